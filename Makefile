@@ -1,0 +1,31 @@
+# writein — the two commands a newcomer needs are `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint typecheck demo bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot handlers crypto store telesim tests bench
+	$(BIN)/ruff format --check bot handlers crypto store telesim tests bench
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q -p no:cacheprovider --cov=crypto --cov-report=term --cov-fail-under=0
+
+demo: $(STAMP)
+	$(BIN)/writein demo
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_crypto.py
+	$(BIN)/python bench/bench_telesim.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
