@@ -1,0 +1,323 @@
+"""Recovery phrases: seven EFF words that bring a source back to a case.
+
+A source who loses their phone or Telegram account can return to their case
+from another account by sending the seven words shown once at onboarding.
+The words come from the EFF Large Wordlist (7,776 words, see
+``bot/wordlist/README.md``), drawn with the CSPRNG: 7 x log2(7776) = 90.5
+bits, beyond any offline search.
+
+What the store keeps, per case:
+
+- `phrase_lookup_key` — HMAC-SHA256 under the relay's pepper: a deterministic
+  index, so a phrase can be found without trying every case;
+- `hash_phrase` — a salted Argon2id verifier in PHC string format
+  (``$argon2id$v=19$m=65536,t=3,p=4$<salt>$<hash>``), checked with
+  `verify_phrase` before the account is linked (docs/decisions/0032).
+
+Hashing with the default parameters takes a noticeable fraction of a second
+and 64 MiB: call it from a worker thread (``asyncio.to_thread``), never on the
+event loop.
+
+`normalise_phrase` is tolerant of what a frightened person types on a phone:
+any case, extra spaces, line breaks, commas, numbering ("1. abacus 2. ..."),
+words joined by hyphens, the list's hyphenated words (``drop-down``,
+``felt-tip``, ``t-shirt``, ``yo-yo``) typed without the hyphen or split in two
+(the list also has ``yoyo``: it counts as ``yo-yo``), full-width
+letters, Cyrillic letters that look like Latin ones, and words typed with a
+Russian or Ukrainian keyboard layout left on (``фифсгы`` -> ``abacus``). A
+word that is still not in the list raises `PhraseError` naming its position;
+no error message ever quotes the input, since exceptions may reach logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from importlib import resources
+from typing import Final
+
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+from bot.caseid import RandomSource, random_bits
+
+__all__ = [
+    "DEFAULT_PARAMS",
+    "PHRASE_WORDS",
+    "WORDLIST_SHA256",
+    "Argon2Params",
+    "PhraseError",
+    "hash_phrase",
+    "new_phrase",
+    "normalise_phrase",
+    "phrase_lookup_key",
+    "verify_phrase",
+    "wordlist",
+]
+
+PHRASE_WORDS: Final = 7
+WORDLIST_SIZE: Final = 7776
+WORDLIST_SHA256: Final = "addd35536511597a02fa0a9ff1e5284677b8883b83e986e43f15a3db996b903e"
+_MAX_INPUT_CHARS: Final = 1000
+_LOOKUP_LABEL: Final = b"writein/phrase-lookup/v1\x00"
+
+
+class PhraseError(ValueError):
+    """A typed phrase that cannot be a recovery phrase.
+
+    ``position`` is the 1-based position of the first word not in the list, or
+    None when the number of words is wrong; ``count`` is how many words were
+    found. The bot turns this into ``recover.bad_word`` / ``recover.word_count``.
+    """
+
+    def __init__(self, message: str, *, count: int, position: int | None = None) -> None:
+        super().__init__(message)
+        self.count = count
+        self.position = position
+
+
+# --- the word list --------------------------------------------------------
+
+
+@functools.cache
+def wordlist() -> tuple[str, ...]:
+    """The 7,776 EFF words in dice order, checked against the pinned SHA-256."""
+    raw = resources.files("bot").joinpath("wordlist/eff_large_wordlist.txt").read_bytes()
+    if hashlib.sha256(raw).hexdigest() != WORDLIST_SHA256:
+        raise RuntimeError("bot/wordlist/eff_large_wordlist.txt does not match its SHA-256")
+    words = tuple(line.split("\t")[1] for line in raw.decode("ascii").splitlines())
+    if len(words) != WORDLIST_SIZE or len(set(words)) != WORDLIST_SIZE:
+        raise RuntimeError("the EFF word list must hold 7776 unique words")
+    return words
+
+
+@functools.cache
+def _lookup() -> dict[str, str]:
+    """Accepted spelling -> list word: the words, plus hyphenated ones without the hyphen."""
+    table = {word: word for word in wordlist()}
+    for word in wordlist():
+        # "tshirt" means "t-shirt"; the list has both "yoyo" and "yo-yo", which
+        # nobody can be expected to tell apart, so they are one word (canonical
+        # "yo-yo"; entropy lost: a negligible 1/7776 of one word's choice).
+        if "-" in word:
+            table[word.replace("-", "")] = word
+    return table
+
+
+# --- making phrases -------------------------------------------------------
+
+
+def new_phrase(rng: RandomSource = secrets, *, words: int = PHRASE_WORDS) -> str:
+    """Return a fresh phrase: *words* list words, lower case, separated by single spaces."""
+    if words < 1:
+        raise ValueError("a phrase needs at least one word")
+    table = _lookup()
+    return " ".join(table[wordlist()[_randbelow(rng, WORDLIST_SIZE)]] for _ in range(words))
+
+
+def _randbelow(rng: RandomSource, n: int) -> int:
+    """Uniform integer in [0, n) from *rng*'s bits by rejection sampling."""
+    bits = n.bit_length()
+    while True:
+        value = random_bits(rng, bits)
+        if value < n:
+            return value
+
+
+# --- reading what people type ---------------------------------------------
+
+# Letters that look like Latin ones, as a Cyrillic keyboard types them.
+_HOMOGLYPHS: Final = str.maketrans(
+    {"а": "a", "с": "c", "е": "e", "һ": "h", "і": "i", "ј": "j", "к": "k", "о": "o", "р": "p"}
+    | {"ѕ": "s", "х": "x", "у": "y"}
+)
+# The same key on a Russian/Ukrainian (ЙЦУКЕН) keyboard as on a QWERTY one.
+_LAYOUT: Final = str.maketrans(
+    dict(zip("йцукенгшщзфывапролдячсмитьі", "qwertyuiopasdfghjklzxcvbnms", strict=True))
+)
+_DASHES: Final = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
+_NOT_WORD: Final = re.compile(r"[^\w-]|[\d_]")
+
+
+def _candidates(token: str) -> set[str]:
+    table = _lookup()
+    found = {table[t] for t in (token, token.translate(_HOMOGLYPHS)) if t in table}
+    if not found and not token.isascii():
+        layout = token.translate(_LAYOUT)
+        if layout in table:
+            found.add(table[layout])
+    return found
+
+
+def _resolve(token: str) -> str | None:
+    found = _candidates(token)
+    return found.pop() if len(found) == 1 else None
+
+
+def normalise_phrase(text: str, *, words: int = PHRASE_WORDS) -> str:
+    """Return the canonical phrase ("word word ...") for what a person typed.
+
+    Raises `PhraseError` (a `ValueError`) if the text does not hold exactly
+    *words* list words; ``position`` names the first word not in the list.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"normalise_phrase expects str, not {type(text).__name__}")
+    if len(text) > _MAX_INPUT_CHARS:
+        raise PhraseError("too much text for a recovery phrase", count=0)
+    folded = _DASHES.sub("-", unicodedata.normalize("NFKC", text).casefold())
+    tokens: list[str] = []
+    for token in _NOT_WORD.sub(" ", folded).split():
+        token = token.strip("-")
+        if "-" in token and _resolve(token) is None:
+            tokens.extend(part for part in token.split("-") if part)  # "abacus-zoom"
+        elif token:
+            tokens.append(token)
+
+    resolved: list[str | None] = []
+    i = 0
+    while i < len(tokens):
+        word = _resolve(tokens[i])
+        if word is None and i + 1 < len(tokens):
+            # "t shirt", "drop down": a hyphenated word typed as two.
+            joined = _resolve(tokens[i] + "-" + tokens[i + 1])
+            if joined is not None:
+                resolved.append(joined)
+                i += 2
+                continue
+        resolved.append(word)
+        i += 1
+
+    if len(resolved) != words:
+        raise PhraseError(
+            f"a recovery phrase has {words} words, not {len(resolved)}", count=len(resolved)
+        )
+    for position, word in enumerate(resolved, start=1):
+        if word is None:
+            raise PhraseError(
+                f"word {position} is not in the word list", count=words, position=position
+            )
+    return " ".join(w for w in resolved if w is not None)
+
+
+# --- storing and checking -------------------------------------------------
+
+
+# Bounds for parameters read back from the store: a tampered row must not make
+# the bot allocate gigabytes or spin for minutes.
+_MAX_MEMORY_KIB: Final = 1024 * 1024
+_MAX_ITERATIONS: Final = 64
+_MAX_LANES: Final = 64
+
+
+def _check_params(t: int, p: int, m: int, salt_len: int, hash_len: int) -> None:
+    if not 1 <= t <= _MAX_ITERATIONS:
+        raise ValueError(f"Argon2id iterations must be 1..{_MAX_ITERATIONS}")
+    if not 1 <= p <= _MAX_LANES:
+        raise ValueError(f"Argon2id lanes must be 1..{_MAX_LANES}")
+    if not 8 * p <= m <= _MAX_MEMORY_KIB:
+        raise ValueError(f"Argon2id memory must be 8*lanes..{_MAX_MEMORY_KIB} KiB")
+    if not 16 <= salt_len <= 64:
+        raise ValueError("Argon2id salt must be 16..64 bytes")
+    if not 16 <= hash_len <= 64:
+        raise ValueError("Argon2id hash must be 16..64 bytes")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Argon2Params:
+    """Argon2id cost for `hash_phrase`; the default is RFC 9106's second recommended profile."""
+
+    iterations: int = 3
+    lanes: int = 4
+    memory_kib: int = 64 * 1024
+    salt_bytes: int = 16
+    hash_bytes: int = 32
+
+    def __post_init__(self) -> None:
+        _check_params(
+            self.iterations, self.lanes, self.memory_kib, self.salt_bytes, self.hash_bytes
+        )
+
+
+DEFAULT_PARAMS: Final = Argon2Params()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    if not re.fullmatch(r"[A-Za-z0-9+/]+", text):
+        raise ValueError("malformed phrase hash: bad base64")
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+def _argon2id(phrase: str, salt: bytes, t: int, p: int, m: int, length: int) -> bytes:
+    kdf = Argon2id(salt=salt, length=length, iterations=t, lanes=p, memory_cost=m)
+    return kdf.derive(phrase.encode("ascii"))
+
+
+def hash_phrase(
+    phrase: str, *, params: Argon2Params = DEFAULT_PARAMS, salt: bytes | None = None
+) -> bytes:
+    """Return an Argon2id verifier for *phrase* as ASCII PHC-string bytes.
+
+    The phrase is normalised first, so any accepted spelling hashes alike.
+    The random salt and the parameters are stored in the result. *salt* is
+    for known-answer tests only.
+    """
+    canonical = normalise_phrase(phrase)
+    if salt is None:
+        salt = secrets.token_bytes(params.salt_bytes)
+    elif len(salt) != params.salt_bytes:
+        raise ValueError(f"salt must be {params.salt_bytes} bytes")
+    digest = _argon2id(
+        canonical, salt, params.iterations, params.lanes, params.memory_kib, params.hash_bytes
+    )
+    m, t, p = params.memory_kib, params.iterations, params.lanes
+    return f"$argon2id$v=19$m={m},t={t},p={p}${_b64(salt)}${_b64(digest)}".encode("ascii")
+
+
+_PHC: Final = re.compile(
+    rb"\$argon2id\$v=19\$m=([1-9][0-9]{0,7}),t=([1-9][0-9]{0,2}),p=([1-9][0-9]{0,2})"
+    rb"\$([A-Za-z0-9+/]{1,128})\$([A-Za-z0-9+/]{1,128})"
+)
+
+
+def verify_phrase(phrase: str, stored: bytes) -> bool:
+    """True if *phrase* matches the verifier *stored* by `hash_phrase`.
+
+    A phrase that cannot be normalised is simply False. A *stored* value that
+    is not a well-formed verifier with sane parameters raises `ValueError`.
+    The final comparison is constant-time.
+    """
+    match = _PHC.fullmatch(stored)
+    if match is None:
+        raise ValueError("malformed phrase hash")
+    m, t, p = (int(g) for g in match.group(1, 2, 3))
+    salt = _unb64(match.group(4).decode("ascii"))
+    expected = _unb64(match.group(5).decode("ascii"))
+    _check_params(t, p, m, len(salt), len(expected))
+    try:
+        canonical = normalise_phrase(phrase)
+    except PhraseError:
+        return False
+    actual = _argon2id(canonical, salt, t, p, m, len(expected))
+    return hmac.compare_digest(actual, expected)
+
+
+def phrase_lookup_key(phrase: str, *, pepper: bytes) -> bytes:
+    """Deterministic 32-byte index for finding a case by its phrase.
+
+    HMAC-SHA256 under the relay's secret *pepper* (at least 32 bytes) of the
+    canonical phrase. Store it next to the `hash_phrase` verifier; on /recover
+    look the case up by this key, then confirm with `verify_phrase`.
+    """
+    if len(pepper) < 32:
+        raise ValueError("pepper must be at least 32 bytes")
+    canonical = normalise_phrase(phrase)
+    return hmac.new(pepper, _LOOKUP_LABEL + canonical.encode("ascii"), hashlib.sha256).digest()
