@@ -171,6 +171,11 @@ def test_plain_drops_markup_and_does_not_escape():
     )
 
 
+def test_values_are_not_scanned_for_placeholders():
+    out = catalog("en").gettext("reply.body", text="{text} {case_id} {{x}}")
+    assert out.endswith("\n{text} {case_id} {{x}}")
+
+
 def test_values_of_any_type_are_rendered():
     assert "25" in catalog("uk").gettext("refuse.file_too_large", limit_mb=25)
 
