@@ -1,1 +1,57 @@
-"""writein crypto."""
+"""writein crypto: envelopes, keys, key files and certificates — bytes in, bytes out.
+
+No I/O, configuration or logging happens here; store/keyfiles.py reads and
+writes key files. The byte layouts are in docs/protocol.md.
+
+Sealing and opening messages::
+
+    envelope = seal(text, case_id="K7QX4F", direction=Direction.IN,
+                    recipients=[h.public for h in handlers], signer=relay_signing_key)
+    opened = open_envelope(envelope, recipient=my_key, trusted_signers=[relay_public],
+                           expect_case_id="K7QX4F", expect_direction=Direction.IN)
+
+Every decrypt or verify failure is the one opaque :class:`InvalidEnvelope`;
+caller mistakes are ``TypeError``/``ValueError``.
+"""
+
+from ._certs import Certificate, Role, certify, fingerprint, fingerprint_matches, verify_certificate
+from ._envelope import Envelope, Opened, open_envelope, rewrap, seal, unverified_header
+from ._errors import CryptoError, InvalidEnvelope, InvalidKeyFile, WrongPassphrase
+from ._header import Direction, Header
+from ._keyfile import DEFAULT_ARGON2, Argon2Params, open_secret, seal_secret
+from ._keys import EncryptionKeyPair, EncryptionPublicKey, SigningKeyPair, SigningPublicKey
+from ._padding import MAX_PLAINTEXT_SIZE, padded_size
+from ._suite import KEY_ID_SIZE, SUITE_XWING_ED25519
+
+__all__ = [
+    "DEFAULT_ARGON2",
+    "KEY_ID_SIZE",
+    "MAX_PLAINTEXT_SIZE",
+    "SUITE_XWING_ED25519",
+    "Argon2Params",
+    "Certificate",
+    "CryptoError",
+    "Direction",
+    "EncryptionKeyPair",
+    "EncryptionPublicKey",
+    "Envelope",
+    "Header",
+    "InvalidEnvelope",
+    "InvalidKeyFile",
+    "Opened",
+    "Role",
+    "SigningKeyPair",
+    "SigningPublicKey",
+    "WrongPassphrase",
+    "certify",
+    "fingerprint",
+    "fingerprint_matches",
+    "open_envelope",
+    "open_secret",
+    "padded_size",
+    "rewrap",
+    "seal",
+    "seal_secret",
+    "unverified_header",
+    "verify_certificate",
+]
