@@ -14,7 +14,9 @@ Every decrypt or verify failure is the one opaque :class:`InvalidEnvelope`;
 caller mistakes are ``TypeError``/``ValueError``.
 """
 
+from ._atrest import AT_REST_KEY_SIZE, open_at_rest, seal_at_rest
 from ._certs import Certificate, Role, certify, fingerprint, fingerprint_matches, verify_certificate
+from ._chunks import CHUNK_SIZE, SealedAttachment, open_chunks, seal_chunks
 from ._envelope import Envelope, Opened, open_envelope, rewrap, seal, unverified_header
 from ._errors import CryptoError, InvalidEnvelope, InvalidKeyFile, WrongPassphrase
 from ._header import Direction, Header
@@ -24,6 +26,8 @@ from ._padding import MAX_PLAINTEXT_SIZE, padded_size
 from ._suite import KEY_ID_SIZE, SUITE_XWING_ED25519
 
 __all__ = [
+    "AT_REST_KEY_SIZE",
+    "CHUNK_SIZE",
     "DEFAULT_ARGON2",
     "KEY_ID_SIZE",
     "MAX_PLAINTEXT_SIZE",
@@ -40,17 +44,22 @@ __all__ = [
     "InvalidKeyFile",
     "Opened",
     "Role",
+    "SealedAttachment",
     "SigningKeyPair",
     "SigningPublicKey",
     "WrongPassphrase",
     "certify",
     "fingerprint",
     "fingerprint_matches",
+    "open_at_rest",
+    "open_chunks",
     "open_envelope",
     "open_secret",
     "padded_size",
     "rewrap",
     "seal",
+    "seal_at_rest",
+    "seal_chunks",
     "seal_secret",
     "unverified_header",
     "verify_certificate",

@@ -1,0 +1,188 @@
+"""The identity firewall's first gate: from a Telegram update, keep only what the relay needs.
+
+Names, usernames, phone numbers and Telegram's language_code are never copied out of the
+update. The user id is kept only long enough to compute the keyed lookup hash, and the chat
+id only to be sealed for reply delivery; neither is ever stored or logged as it is.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+from telegram import CallbackQuery, Message, MessageEntity, MessageOrigin, Update
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    COMMAND = "command"
+    BUTTON = "button"
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    VIDEO = "video"
+    ANIMATION = "animation"
+    AUDIO = "audio"
+    VOICE = "voice"
+    VIDEO_NOTE = "video_note"
+    STICKER = "sticker"
+    DICE = "dice"
+    LOCATION = "location"
+    CONTACT = "contact"
+    OTHER = "other"
+
+
+# Content the relay seals and passes to handlers; the rest is refused with an explanation.
+ATTACHMENT_KINDS = frozenset(
+    {Kind.PHOTO, Kind.DOCUMENT, Kind.VIDEO, Kind.ANIMATION, Kind.AUDIO, Kind.VOICE, Kind.VIDEO_NOTE}
+)
+
+
+class FileRef(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    file_id: str
+    size: int | None = None
+    name: str | None = None
+    mime: str | None = None
+
+
+class Incoming(BaseModel):
+    """One update, reduced to what the relay may use."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    update_id: int
+    user_id: Annotated[int, Field(repr=False)]
+    chat_id: Annotated[int, Field(repr=False)]
+    kind: Kind
+    message_id: int | None = None
+    text: Annotated[str, Field(repr=False)] = ""
+    command: str | None = None
+    command_args: Annotated[str, Field(repr=False)] = ""
+    callback_id: str | None = None
+    callback_data: Annotated[str, Field(repr=False)] = ""
+    file: FileRef | None = None
+    edited: bool = False
+    media_group_id: str | None = None
+    # The forwarded message's origin, as Telegram states it (third-party names included):
+    # it only ever travels inside the sealed envelope.
+    forward_origin: Annotated[dict[str, object] | None, Field(repr=False)] = None
+
+
+def _origin(origin: MessageOrigin | None) -> dict[str, object] | None:
+    if origin is None:
+        return None
+    data = origin.to_dict()
+    # Keep who/what the forward says it came from, without the source's own ids.
+    keep = {"type", "date", "sender_user_name", "author_signature", "message_id"}
+    out: dict[str, object] = {k: v for k, v in data.items() if k in keep}
+    user = data.get("sender_user")
+    if isinstance(user, dict):
+        name = " ".join(str(user[k]) for k in ("first_name", "last_name") if user.get(k))
+        out["sender_name"] = name
+    chat = data.get("chat") or data.get("sender_chat")
+    if isinstance(chat, dict):
+        out["chat_title"] = str(chat.get("title") or "")
+        if chat.get("username"):
+            out["chat_username"] = str(chat["username"])
+    return out
+
+
+def _command(message: Message) -> tuple[str | None, str]:
+    text = message.text or ""
+    entities = message.entities or ()
+    first = entities[0] if entities else None
+    if first is None or first.type != MessageEntity.BOT_COMMAND or first.offset != 0:
+        return None, ""
+    word = text[1 : first.length]
+    name = word.split("@", 1)[0].lower()
+    return name, text[first.length :].strip()
+
+
+def _file_and_kind(message: Message) -> tuple[Kind, FileRef | None]:
+    if message.photo:
+        largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        return Kind.PHOTO, FileRef(
+            file_id=largest.file_id, size=largest.file_size, mime="image/jpeg"
+        )
+    simple: tuple[tuple[Kind, str], ...] = (
+        (Kind.ANIMATION, "animation"),  # before document: Telegram sets both for GIFs
+        (Kind.DOCUMENT, "document"),
+        (Kind.VIDEO, "video"),
+        (Kind.AUDIO, "audio"),
+        (Kind.VOICE, "voice"),
+        (Kind.VIDEO_NOTE, "video_note"),
+    )
+    for kind, attr in simple:
+        media = getattr(message, attr, None)
+        if media is not None:
+            return kind, FileRef(
+                file_id=media.file_id,
+                size=media.file_size,
+                name=getattr(media, "file_name", None),
+                mime=getattr(media, "mime_type", None),
+            )
+    for kind, attr in (
+        (Kind.STICKER, "sticker"),
+        (Kind.DICE, "dice"),
+        (Kind.LOCATION, "location"),
+        (Kind.LOCATION, "venue"),
+        (Kind.CONTACT, "contact"),
+    ):
+        if getattr(message, attr, None) is not None:
+            return kind, None
+    if message.text is not None:
+        return Kind.TEXT, None
+    return Kind.OTHER, None
+
+
+def _from_message(update_id: int, message: Message, *, edited: bool) -> Incoming | None:
+    user = message.from_user
+    if user is None or user.is_bot or message.chat.type != "private":
+        return None
+    kind, file = _file_and_kind(message)
+    command, args = (None, "")
+    if kind is Kind.TEXT and not edited:
+        command, args = _command(message)
+        if command is not None:
+            kind = Kind.COMMAND
+    return Incoming(
+        update_id=update_id,
+        user_id=user.id,
+        chat_id=message.chat.id,
+        kind=kind,
+        message_id=message.message_id,
+        text=message.text or message.caption or "",
+        command=command,
+        command_args=args,
+        file=file,
+        edited=edited,
+        media_group_id=message.media_group_id,
+        forward_origin=_origin(message.forward_origin),
+    )
+
+
+def _from_callback(update_id: int, query: CallbackQuery) -> Incoming | None:
+    message = query.message
+    if query.from_user.is_bot or message is None or message.chat.type != "private":
+        return None
+    return Incoming(
+        update_id=update_id,
+        user_id=query.from_user.id,
+        chat_id=message.chat.id,
+        kind=Kind.BUTTON,
+        message_id=message.message_id,
+        callback_id=query.id,
+        callback_data=query.data or "",
+    )
+
+
+def extract(update: Update) -> Incoming | None:
+    """The relay's view of an update; None for anything it does not serve (groups, channels)."""
+    if update.message is not None:
+        return _from_message(update.update_id, update.message, edited=False)
+    if update.edited_message is not None:
+        return _from_message(update.update_id, update.edited_message, edited=True)
+    if update.callback_query is not None:
+        return _from_callback(update.update_id, update.callback_query)
+    return None
