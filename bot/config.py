@@ -77,6 +77,9 @@ class RelayConfig(_Section):
     rate_limit_window_seconds: Annotated[int, Field(ge=1)] = 60
     recover_attempts_per_hour: Annotated[int, Field(ge=1, le=100)] = 5
     ack: Literal["reaction", "message"] = "reaction"
+    # A file (mode 0600) holding the passphrase of the relay's key ring; else the
+    # WRITEIN_RELAY_PASSPHRASE environment variable (e.g. from a systemd credential).
+    key_passphrase_file: Path | None = None
 
 
 Prompt = dict[Language, Annotated[str, Field(min_length=1, max_length=1000)]]

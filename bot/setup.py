@@ -1,0 +1,106 @@
+"""`writein init`: a new data directory, store, organisation key and relay key ring.
+
+Every step of setting up lives here so the admin commands (key rotation, enrolment) extend
+one place. init refuses to touch an existing set-up: overwriting keys loses messages.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Config
+from bot.keyring import RelayKeyRing, RelayKeys
+from bot.trust import ORG_PUBLIC_KEY_SETTING
+from crypto import DEFAULT_ARGON2, Argon2Params, Role, SigningKeyPair, certify, fingerprint
+from store import KeyPurpose, StoreOperations, open_store
+from store.keyfiles import write_secret_file
+
+ORG_KEY_KIND = "org"
+RELAY_CERT_NAME = "relay"
+
+
+class SetupError(Exception):
+    """The data directory is already set up, or cannot be created."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a relay's files live under its data directory."""
+
+    data_dir: Path
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def relay_key(self) -> Path:
+        return self.keys_dir / "relay.key"
+
+    @property
+    def org_key(self) -> Path:
+        return self.keys_dir / "org.key"
+
+
+@dataclass(frozen=True)
+class InitResult:
+    org_fingerprint: str
+    layout: Layout
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+async def publish_relay_keys(
+    store: StoreOperations, org: SigningKeyPair, keys: RelayKeys, *, now: int | None = None
+) -> None:
+    """Certify a relay key set and record its versions in the store (public parts only)."""
+    cert = certify(
+        org,
+        role=Role.BOT,
+        name=RELAY_CERT_NAME,
+        encryption_key=keys.delivery.public,
+        signing_key=keys.signing.public,
+        issued=int(time.time()) if now is None else now,
+        key_version=keys.version,
+    )
+    await store.add_relay_key(KeyPurpose.SIGNING, keys.version, cert)
+    await store.add_relay_key(KeyPurpose.DELIVERY, keys.version, cert)
+    await store.add_relay_key(KeyPurpose.PEPPER, keys.version, b"")
+    await store.add_relay_key(KeyPurpose.AT_REST, keys.version, b"")
+
+
+async def initialise(
+    config: Config,
+    *,
+    admin_passphrase: bytes,
+    relay_passphrase: bytes,
+    argon2: Argon2Params = DEFAULT_ARGON2,
+) -> InitResult:
+    layout = Layout(config.data_dir)
+    store_path = Path(config.store_url)
+    for existing in (layout.relay_key, layout.org_key, store_path):
+        if existing.exists():
+            raise SetupError(
+                f"{existing} exists: this relay is already set up; init changes nothing"
+            )
+    _private_dir(layout.data_dir)
+    _private_dir(layout.keys_dir)
+
+    org = SigningKeyPair.generate()
+    ring = RelayKeyRing((RelayKeys.generate(1),))
+    write_secret_file(layout.org_key, org.seed, admin_passphrase, kind=ORG_KEY_KIND, params=argon2)
+    write_secret_file(
+        layout.relay_key, ring.to_bytes(), relay_passphrase, kind="relay", params=argon2
+    )
+
+    async with await open_store(config.store_url) as store, store.transaction() as tx:
+        await tx.set_setting(ORG_PUBLIC_KEY_SETTING, org.public.raw.hex())
+        await publish_relay_keys(tx, org, ring.current)
+        await tx.append_audit("admin", "init", detail="organisation key and relay keys v1")
+    return InitResult(org_fingerprint=fingerprint(org.public), layout=layout)
