@@ -1,0 +1,1 @@
+"""SQL migrations for the SQLite backend, applied in file-name order."""
