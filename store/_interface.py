@@ -89,6 +89,10 @@ class StoreOperations(Protocol):
 
     async def get_case_by_lookup_hash(self, lookup_hash: bytes) -> Case | None: ...
 
+    async def get_case_by_recovery_hash(self, recovery_hash: bytes) -> Case | None:
+        """The case whose recovery hash (deterministic per deployment) is this one."""
+        ...
+
     async def list_cases(
         self,
         *,

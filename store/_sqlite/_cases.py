@@ -173,6 +173,12 @@ class CaseOps(SqliteBase):
             row = await fetch_one(db, "SELECT * FROM cases WHERE lookup_hash = ?", (lookup,))
         return None if row is None else _case(row)
 
+    async def get_case_by_recovery_hash(self, recovery_hash: bytes) -> Case | None:
+        digest = check.blob(recovery_hash, "recovery_hash")
+        async with self._read() as db:
+            row = await fetch_one(db, "SELECT * FROM cases WHERE recovery_hash = ?", (digest,))
+        return None if row is None else _case(row)
+
     async def list_cases(
         self,
         *,

@@ -276,3 +276,13 @@ async def test_bad_arguments_are_caller_errors(store, call, error):
 async def test_naive_datetime_is_refused(store):
     with pytest.raises(ValueError, match="timezone-aware"):
         await new_case(store, now=NOW.replace(tzinfo=None))
+
+
+async def test_case_by_recovery_hash(store):
+    case = await new_case(store, recovery_hash=b"R" * 32)
+    assert await store.get_case_by_recovery_hash(b"R" * 32) == case
+    assert await store.get_case_by_recovery_hash(b"S" * 32) is None
+    with pytest.raises(ConflictError):
+        await new_case(store, recovery_hash=b"R" * 32)
+    await store.set_case_recovery_hash(case.case_id, None)
+    assert await store.get_case_by_recovery_hash(b"R" * 32) is None

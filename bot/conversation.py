@@ -1,0 +1,656 @@
+"""The source-facing dialogue: one small step function per state, each filling a Turn.
+
+Reads happen here; writes are queued on the Turn so that they commit with the inbox row,
+and everything said to Telegram runs after that commit (bot/turn.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.caseid import new_case_id
+from bot.config import Config, IntakeQuestion
+from bot.dialogue import DialogueState, Step, typed_language, typed_yes_no
+from bot.escape import escape_html
+from bot.i18n import LANGUAGE_NAMES, Translator, catalog
+from bot.incoming import ATTACHMENT_KINDS, Incoming, Kind
+from bot.keyring import RelayKeyRing
+from bot.media import MediaError, sniff_mime, strip_image_metadata
+from bot.payload import AttachmentRef, IntakeAnswer, SourceMessage
+from bot.phrase import DEFAULT_PARAMS, PhraseError, hash_phrase, new_phrase, normalise_phrase
+from bot.refs import open_dialogue, open_message_ref, seal_chat_ref, seal_dialogue, seal_message_ref
+from bot.sealing import SealedAttachmentRows, seal_attachment, seal_source_message
+from bot.telegram_io import Buttons, TelegramIO
+from bot.trust import Trust
+from bot.turn import Turn
+from crypto import CryptoError
+from store import Case, CaseFlag, Direction, Store, StoreOperations
+
+log = logging.getLogger("writein.relay")
+
+ACK_LIFETIME = timedelta(seconds=30)
+IMAGE_MIMES = frozenset({"image/jpeg", "image/png", "image/webp"})
+
+
+class SlidingWindow:
+    """At most ``limit`` events per ``window`` seconds per key (memory only: a restart forgives)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._events: dict[bytes, deque[float]] = {}
+
+    def hit(self, key: bytes, now: float) -> float:
+        """Record an event; returns 0 if allowed, else the seconds to wait."""
+        events = self._events.setdefault(key, deque())
+        while events and events[0] <= now - self.window:
+            events.popleft()
+        if len(events) >= self.limit:
+            return events[0] + self.window - now
+        events.append(now)
+        return 0.0
+
+
+class Conversation:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        ring: RelayKeyRing,
+        trust: Callable[[], Awaitable[Trust]],
+        bot: Bot,
+        *,
+        phrase_params: object = DEFAULT_PARAMS,
+    ) -> None:
+        self.config = config
+        self.relay = config.relay
+        self.store = store
+        self.ring = ring
+        self.trust = trust
+        self.bot = bot
+        self.io = TelegramIO(bot)
+        self.phrase_params = phrase_params
+        self.flood = SlidingWindow(
+            self.relay.rate_limit_messages, self.relay.rate_limit_window_seconds
+        )
+        self.recover_attempts = SlidingWindow(self.relay.recover_attempts_per_hour, 3600)
+
+    @property
+    def _max_bytes(self) -> int:
+        return self.relay.max_attachment_mb * 1_000_000
+
+    # -- entry ---------------------------------------------------------------------------
+
+    async def handle(self, inc: Incoming) -> Turn:
+        keys = self.ring.current
+        turn = Turn(inc, keys.lookup_hash(inc.user_id))
+        if inc.kind is Kind.BUTTON:
+            turn.then(lambda: self.io.answer_button(inc.callback_id))
+        state = await self._dialogue(turn.lookup_hash)
+        case = await self.store.get_case_by_lookup_hash(turn.lookup_hash)
+        if state is not None:
+            await self._step(turn, state, case)
+        elif case is not None:
+            await self._active(turn, case)
+        else:
+            await self._stranger(turn)
+        return turn
+
+    async def _dialogue(self, lookup: bytes) -> DialogueState | None:
+        row = await self.store.get_dialogue(lookup)
+        if row is None:
+            return None
+        try:
+            return DialogueState.from_bytes(open_dialogue(self.ring, lookup, row.sealed_state))
+        except (CryptoError, ValueError):
+            return None
+
+    def _save(self, turn: Turn, state: DialogueState) -> None:
+        sealed = seal_dialogue(self.ring, turn.lookup_hash, state.to_bytes())
+        expires = datetime.now(UTC) + timedelta(minutes=self.relay.dialogue_timeout_minutes)
+        lookup = turn.lookup_hash
+        turn.write(lambda tx: tx.put_dialogue(lookup, sealed, expires_at=expires))
+
+    def _end(self, turn: Turn) -> None:
+        lookup = turn.lookup_hash
+        turn.write(lambda tx: tx.delete_dialogue(lookup))
+
+    def _say(
+        self, turn: Turn, t: Translator, key: str, buttons: Buttons | None = None, **fmt: object
+    ) -> None:
+        text = t.gettext(key, **fmt)
+        chat = turn.incoming.chat_id
+        turn.then(lambda: self.io.say(chat, text, buttons))
+
+    def _delete_incoming(self, turn: Turn) -> None:
+        inc = turn.incoming
+        if (
+            self.relay.delete_ingested
+            and inc.message_id is not None
+            and inc.kind is not Kind.BUTTON
+        ):
+            chat, mid = inc.chat_id, inc.message_id
+            turn.then(lambda: self.io.delete(chat, mid))
+
+    # -- a first contact -------------------------------------------------------------------
+
+    async def _stranger(self, turn: Turn) -> None:
+        inc = turn.incoming
+        if inc.kind is Kind.COMMAND and inc.command == "recover":
+            await self._start_recover(turn, "en")
+            return
+        if inc.kind is not Kind.COMMAND and inc.kind is not Kind.BUTTON:
+            # Nothing is kept before consent; the message is removed from the chat too.
+            self._delete_incoming(turn)
+        self._ask_language(turn)
+
+    def _ask_language(self, turn: Turn) -> None:
+        t = catalog("en")
+        buttons = [[(LANGUAGE_NAMES[lang], f"lang:{lang}") for lang in self.relay.languages]]
+        self._say(turn, t, "language.prompt", buttons)
+        self._save(turn, DialogueState(step=Step.LANGUAGE))
+
+    # -- dialogue steps --------------------------------------------------------------------
+
+    async def _step(self, turn: Turn, state: DialogueState, case: Case | None) -> None:
+        inc = turn.incoming
+        if (
+            inc.kind is Kind.COMMAND
+            and inc.command in ("start", "cancel")
+            and state.step
+            in (
+                Step.LANGUAGE,
+                Step.CONSENT,
+            )
+        ):
+            self._ask_language(turn)
+            return
+        steps = {
+            Step.LANGUAGE: self._on_language,
+            Step.CONSENT: self._on_consent,
+            Step.INTAKE: self._on_intake,
+            Step.PHRASE: self._on_phrase,
+            Step.FORGET: self._on_forget,
+            Step.RECOVER: self._on_recover,
+        }
+        await steps[state.step](turn, state, case)
+
+    async def _on_language(self, turn: Turn, state: DialogueState, case: Case | None) -> None:
+        inc = turn.incoming
+        lang: str | None = None
+        if inc.kind is Kind.BUTTON and inc.callback_data.startswith("lang:"):
+            lang = inc.callback_data[5:]
+        elif inc.kind is Kind.TEXT:
+            lang = typed_language(inc.text)
+            self._delete_incoming(turn)
+        if lang not in self.relay.languages:
+            self._ask_language(turn)
+            return
+        if inc.kind is Kind.BUTTON and inc.message_id is not None:
+            chat, mid = inc.chat_id, inc.message_id
+            turn.then(lambda: self.io.clear_buttons(chat, mid))
+        if case is not None:  # /language from an active source
+            turn.write(lambda tx: tx.set_case_language(case.case_id, lang))
+            self._end(turn)
+            self._say(turn, catalog(lang), "language.changed")
+            return
+        t = catalog(lang)
+        self._say(turn, t, "briefing.body")
+        buttons = [
+            [
+                (t.plain("consent.button.continue"), "consent:yes"),
+                (t.plain("consent.button.cancel"), "consent:no"),
+            ]
+        ]
+        self._say(turn, t, "consent.question", buttons)
+        self._save(turn, DialogueState(step=Step.CONSENT, language=lang))
+
+    async def _on_consent(self, turn: Turn, state: DialogueState, case: Case | None) -> None:
+        inc = turn.incoming
+        t = catalog(state.language)
+        answer: bool | None = None
+        if inc.kind is Kind.BUTTON and inc.callback_data in ("consent:yes", "consent:no"):
+            answer = inc.callback_data == "consent:yes"
+        elif inc.kind is Kind.TEXT:
+            answer = typed_yes_no(inc.text)
+            self._delete_incoming(turn)
+        if answer is None:
+            self._say(turn, t, "intake.invalid_choice")
+            return
+        if inc.kind is Kind.BUTTON and inc.message_id is not None:
+            chat, mid = inc.chat_id, inc.message_id
+            turn.then(lambda: self.io.clear_buttons(chat, mid))
+        if not answer:
+            self._end(turn)
+            self._say(turn, t, "consent.cancelled")
+            return
+        await self._create_case(turn, state.language)
+
+    async def _create_case(self, turn: Turn, language: str) -> None:
+        trust = await self.trust()
+        handlers = trust.intake_handlers()
+        case_id = new_case_id()
+        while await self.store.get_case(case_id) is not None:
+            case_id = new_case_id()
+        chat_ref = seal_chat_ref(self.ring, case_id, turn.incoming.chat_id)
+        lookup = turn.lookup_hash
+
+        async def create(tx: StoreOperations) -> None:
+            await tx.create_case(
+                case_id, language=language, lookup_hash=lookup, sealed_chat_ref=chat_ref
+            )
+            for name in handlers:
+                await tx.assign_handler(case_id, name)
+            await tx.append_audit("relay", "case-created", case_id=case_id)
+
+        turn.write(create)
+        state = DialogueState(step=Step.INTAKE, language=language, case_id=case_id, question=0)
+        self._ask_question_or_finish(turn, state)
+
+    def _ask_question_or_finish(self, turn: Turn, state: DialogueState) -> None:
+        questions = self.config.intake.questions
+        if state.question >= len(questions):
+            self._finish_onboarding(turn, state)
+            return
+        q = questions[state.question]
+        t = catalog(state.language)
+        html = escape_html(_localised(q.prompt, state.language))
+        if q.optional:
+            html += "\n\n" + t.gettext("intake.optional")
+        rows: Buttons = [
+            [(_localised(c.label, state.language), f"q:{q.id}:{c.id}")] for c in q.choices
+        ]
+        if q.optional:
+            rows.append([(t.plain("intake.button.skip"), f"skip:{q.id}")])
+        chat = turn.incoming.chat_id
+        turn.then(lambda: self.io.say(chat, html, rows or None))
+        self._save(turn, state)
+
+    async def _on_intake(self, turn: Turn, state: DialogueState, case: Case | None) -> None:
+        inc = turn.incoming
+        questions = self.config.intake.questions
+        if case is None or state.case_id != case.case_id or state.question >= len(questions):
+            self._end(turn)
+            return
+        q = questions[state.question]
+        t = catalog(state.language)
+        answer = self._answer(q, inc)
+        if answer is None:
+            if inc.kind is not Kind.BUTTON:
+                self._delete_incoming(turn)
+            self._say(turn, t, "intake.invalid_choice")
+            return
+        if inc.kind is Kind.BUTTON and inc.message_id is not None:
+            chat, mid = inc.chat_id, inc.message_id
+            turn.then(lambda: self.io.clear_buttons(chat, mid))
+        body = SourceMessage(kind="intake", answers=(answer,), language=state.language)
+        await self._seal_and_store(turn, case, body)
+        self._delete_incoming(turn)
+        self._ask_question_or_finish(
+            turn, state.model_copy(update={"question": state.question + 1})
+        )
+
+    def _answer(self, q: IntakeQuestion, inc: Incoming) -> IntakeAnswer | None:
+        if inc.kind is Kind.BUTTON:
+            data = inc.callback_data
+            if q.optional and data == f"skip:{q.id}":
+                return IntakeAnswer(question=q.id, skipped=True)
+            prefix = f"q:{q.id}:"
+            choice = next((c for c in q.choices if data == prefix + c.id), None)
+            if choice is None:
+                return None
+            label = _localised(choice.label, "en")
+            return IntakeAnswer(question=q.id, choice=choice.id, answer=label)
+        if inc.kind is Kind.TEXT and q.kind == "text" and inc.text.strip():
+            return IntakeAnswer(question=q.id, answer=inc.text.strip()[: q.max_chars])
+        return None
+
+    def _finish_onboarding(self, turn: Turn, state: DialogueState) -> None:
+        assert state.case_id is not None
+        t = catalog(state.language)
+        self._say(turn, t, "case.created", case_id=state.case_id)
+        self._issue_phrase(turn, state)
+
+    def _issue_phrase(self, turn: Turn, state: DialogueState) -> None:
+        case_id = state.case_id
+        assert case_id is not None
+        t = catalog(state.language)
+        phrase = new_phrase()
+        stored = self._recovery_hash(phrase)
+        turn.write(lambda tx: tx.set_case_recovery_hash(case_id, stored))
+        self._say(
+            turn, t, "case.phrase", [[(t.plain("case.button.saved"), "saved")]], phrase=phrase
+        )
+        self._save(turn, DialogueState(step=Step.PHRASE, language=state.language, case_id=case_id))
+
+    def _recovery_hash(self, phrase: str) -> bytes:
+        # Deterministic (salt fixed per deployment) so /recover can look a case up by it; the
+        # phrase carries ~90 bits, which no table over a per-deployment salt can cover.
+        salt = hashlib.sha256(
+            b"writein recovery v1" + self.config.trust.org_fingerprint.encode()
+        ).digest()[:16]
+        return hash_phrase(phrase, params=self.phrase_params, salt=salt)  # type: ignore[arg-type]
+
+    async def _on_phrase(self, turn: Turn, state: DialogueState, case: Case | None) -> None:
+        inc = turn.incoming
+        t = catalog(state.language)
+        if inc.kind is Kind.BUTTON and inc.callback_data == "saved" and inc.message_id is not None:
+            chat, mid = inc.chat_id, inc.message_id
+            turn.then(lambda: self.io.delete(chat, mid))
+            self._end(turn)
+            self._say(turn, t, "case.ready")
+            return
+        if case is not None and inc.kind not in (Kind.BUTTON, Kind.COMMAND):
+            # They wrote instead of confirming: take the message, keep asking.
+            await self._intake_content(turn, case, t)
+            return
+        self._say(turn, t, "intake.invalid_choice")
+
+    # -- an active source -------------------------------------------------------------------
+
+    async def _active(self, turn: Turn, case: Case) -> None:
+        inc = turn.incoming
+        t = catalog(case.language)
+        if inc.kind is Kind.COMMAND:
+            await self._command(turn, case, t)
+            return
+        if inc.kind is Kind.BUTTON:
+            return  # a stale or foreign button: answered, otherwise ignored
+        await self._intake_content(turn, case, t)
+
+    async def _command(self, turn: Turn, case: Case, t: Translator) -> None:
+        inc = turn.incoming
+        command = inc.command
+        self._delete_incoming(turn)
+        if command == "start":
+            self._say(turn, t, "start.returning", case_id=case.case_id)
+        elif command == "help":
+            self._say(turn, t, "help.body")
+        elif command == "status":
+            await self._status(turn, case, t)
+        elif command == "language":
+            buttons = [[(LANGUAGE_NAMES[lang], f"lang:{lang}") for lang in self.relay.languages]]
+            self._say(turn, catalog("en"), "language.prompt", buttons)
+            self._save(
+                turn,
+                DialogueState(step=Step.LANGUAGE, language=case.language, case_id=case.case_id),
+            )
+        elif command == "forget":
+            buttons = [
+                [
+                    (t.plain("forget.button.yes"), "forget:yes"),
+                    (t.plain("forget.button.keep"), "forget:keep"),
+                ]
+            ]
+            self._say(turn, t, "forget.confirm", buttons)
+            self._save(
+                turn, DialogueState(step=Step.FORGET, language=case.language, case_id=case.case_id)
+            )
+        elif command == "recover":
+            self._say(turn, t, "recover.already_linked")
+        else:
+            self._say(turn, t, "command.unknown")
+
+    async def _status(self, turn: Turn, case: Case, t: Translator) -> None:
+        recent = await self.store.list_envelopes(
+            case.case_id, newest_first=True, limit=100, wraps="none"
+        )
+        replies = 0
+        for env in recent:
+            if env.direction is Direction.IN:
+                break
+            if env.direction is Direction.OUT:
+                replies += 1
+        working = CaseFlag.UNREACHABLE not in case.flags
+        delivery = t.plain("status.delivery.working" if working else "status.delivery.not_working")
+        self._say(turn, t, "status.body", case_id=case.case_id, unread=replies, delivery=delivery)
+
+    async def _intake_content(self, turn: Turn, case: Case, t: Translator) -> None:
+        inc = turn.incoming
+        wait = self.flood.hit(turn.lookup_hash, time.monotonic())
+        if wait:
+            self._delete_incoming(turn)
+            self._say(turn, t, "refuse.rate_limited", seconds=max(1, round(wait)))
+            return
+        refusal = self._refusal(inc)
+        if refusal is not None:
+            self._delete_incoming(turn)
+            if refusal == "refuse.file_too_large":
+                self._say(turn, t, refusal, limit_mb=self.relay.max_attachment_mb)
+            else:
+                self._say(turn, t, refusal)
+            return
+        attachments: tuple[AttachmentRef, ...] = ()
+        rows: tuple[SealedAttachmentRows, ...] = ()
+        if inc.file is not None:
+            try:
+                ref, row = await self._fetch_attachment(inc)
+            except MediaError:
+                self._delete_incoming(turn)
+                self._say(turn, t, "refuse.bad_image")
+                return
+            except _TooLarge:
+                self._delete_incoming(turn)
+                self._say(turn, t, "refuse.file_too_large", limit_mb=self.relay.max_attachment_mb)
+                return
+            attachments, rows = (ref,), (row,)
+        body = SourceMessage(
+            kind=inc.kind.value,
+            text=inc.text,
+            ref=inc.message_id,
+            edit=inc.edited,
+            forward_origin=inc.forward_origin,
+            media_group=inc.media_group_id,
+            attachments=attachments,
+        )
+        await self._seal_and_store(turn, case, body, rows)
+        self._acknowledge(turn, case, t)
+
+    def _refusal(self, inc: Incoming) -> str | None:
+        kind = inc.kind
+        if kind in (Kind.STICKER, Kind.DICE):
+            return "refuse.sticker"
+        if kind is Kind.LOCATION:
+            return "refuse.location"
+        if kind is Kind.CONTACT:
+            return "refuse.contact"
+        if kind is Kind.VOICE and not self.relay.allow_voice:
+            return "refuse.voice"
+        if kind is Kind.VIDEO_NOTE and not self.relay.allow_voice:
+            return "refuse.video_note"
+        if kind is Kind.OTHER:
+            return "refuse.unsupported"
+        if kind is Kind.TEXT:
+            if not inc.text.strip():
+                return "refuse.empty"
+            if len(inc.text) > self.relay.max_text_chars:
+                return "refuse.too_long"
+        size = inc.file.size if inc.file is not None else None
+        if kind in ATTACHMENT_KINDS and size is not None and size > self._max_bytes:
+            return "refuse.file_too_large"
+        return None
+
+    async def _fetch_attachment(self, inc: Incoming) -> tuple[AttachmentRef, SealedAttachmentRows]:
+        assert inc.file is not None
+        limit = self._max_bytes
+        try:
+            tg_file = await self.bot.get_file(inc.file.file_id)
+            if tg_file.file_size is not None and tg_file.file_size > limit:
+                raise _TooLarge
+            data = bytes(await tg_file.download_as_bytearray())
+        except TelegramError as exc:
+            if "too big" in str(exc).lower():
+                raise _TooLarge from None
+            raise
+        if len(data) > limit:
+            raise _TooLarge
+        mime = inc.file.mime or sniff_mime(data)
+        stripped = False
+        if self.relay.strip_image_metadata and (
+            inc.kind is Kind.PHOTO or sniff_mime(data) in IMAGE_MIMES
+        ):
+            data = await asyncio.to_thread(strip_image_metadata, data)
+            stripped = True
+            mime = sniff_mime(data)
+        name = inc.file.name or ("photo.jpg" if inc.kind is Kind.PHOTO else inc.kind.value)
+        return seal_attachment(data, name=name, mime=mime, stripped=stripped)
+
+    async def _seal_and_store(
+        self,
+        turn: Turn,
+        case: Case,
+        body: SourceMessage,
+        rows: tuple[SealedAttachmentRows, ...] = (),
+    ) -> None:
+        trust = await self.trust()
+        handlers = await self.store.list_case_handlers(case.case_id)
+        sealed = seal_source_message(
+            body,
+            case_id=case.case_id,
+            handlers=handlers,
+            trust=trust,
+            keys=self.ring.current,
+            attachments=rows,
+        )
+        turn.write(sealed.store)
+        inc = turn.incoming
+        if self.relay.delete_ingested and inc.message_id is not None:
+            # Deletion is recorded with the envelope, so a crash cannot leave it undone.
+            ref = seal_message_ref(self.ring, case.case_id, inc.chat_id, inc.message_id)
+            due = datetime.now(UTC)
+            turn.write(lambda tx: tx.add_scheduled_deletion(case.case_id, ref, due_at=due))
+
+    def _acknowledge(self, turn: Turn, case: Case, t: Translator) -> None:
+        inc = turn.incoming
+        chat = inc.chat_id
+        if (
+            not self.relay.delete_ingested
+            and self.relay.ack == "reaction"
+            and inc.message_id is not None
+        ):
+            mid = inc.message_id
+            turn.then(lambda: self.io.react(chat, mid))
+            return
+        text = t.gettext("ack.edited" if inc.edited else "ack.received")
+        case_id = case.case_id
+
+        async def ack() -> None:
+            mid = await self.io.say(chat, text)
+            if mid is not None:
+                ref = seal_message_ref(self.ring, case_id, chat, mid)
+                await self.store.add_scheduled_deletion(
+                    case_id, ref, due_at=datetime.now(UTC) + ACK_LIFETIME
+                )
+
+        turn.then(ack)
+
+    # -- /forget and /recover ----------------------------------------------------------------
+
+    async def _on_forget(self, turn: Turn, state: DialogueState, case: Case | None) -> None:
+        inc = turn.incoming
+        t = catalog(state.language)
+        if inc.kind is Kind.BUTTON and inc.message_id is not None:
+            chat, mid = inc.chat_id, inc.message_id
+            turn.then(lambda: self.io.delete(chat, mid))
+        self._end(turn)
+        if case is None or inc.callback_data != "forget:yes":
+            self._say(turn, t, "forget.kept")
+            return
+        case_id = case.case_id
+        sent = [
+            item.sent_ref
+            for item in await self.store.list_outbox(case_id, limit=1000)
+            if item.sent_ref
+        ]
+
+        async def forget(tx: StoreOperations) -> None:
+            await tx.set_case_lookup_hash(case_id, None)
+            await tx.set_case_chat_ref(case_id, None)
+            await tx.set_case_flag(case_id, CaseFlag.FORGOTTEN, True)
+            await tx.append_audit("relay", "source-forgot", case_id=case_id)
+
+        turn.write(forget)
+        chat = inc.chat_id
+
+        async def wipe_chat() -> None:
+            # Everything the bot can still delete in this chat: delivered replies, pending
+            # deletions; then a last note that is itself removed shortly after.
+            for blob in sent:
+                try:
+                    _, message_id = open_message_ref(self.ring, case_id, blob)
+                except (CryptoError, ValueError):
+                    continue
+                await self.io.delete(chat, message_id)
+            mid = await self.io.say(chat, t.gettext("forget.done"))
+            if mid is not None:
+                ref = seal_message_ref(self.ring, case_id, chat, mid)
+                await self.store.add_scheduled_deletion(
+                    case_id, ref, due_at=datetime.now(UTC) + ACK_LIFETIME
+                )
+
+        turn.then(wipe_chat)
+
+    async def _start_recover(self, turn: Turn, language: str) -> None:
+        self._say(turn, catalog(language), "recover.prompt")
+        self._save(turn, DialogueState(step=Step.RECOVER, language=language))
+
+    async def _on_recover(self, turn: Turn, state: DialogueState, case: Case | None) -> None:
+        inc = turn.incoming
+        t = catalog(state.language)
+        if inc.kind is not Kind.TEXT:
+            self._end(turn)
+            if case is None:
+                self._ask_language(turn)
+            return
+        self._delete_incoming(turn)
+        wait = self.recover_attempts.hit(turn.lookup_hash, time.monotonic())
+        if wait:
+            self._end(turn)
+            self._say(turn, t, "recover.too_many", minutes=max(1, round(wait / 60)))
+            return
+        try:
+            phrase = normalise_phrase(inc.text)
+        except PhraseError as exc:
+            if exc.position is None:
+                self._say(turn, t, "recover.word_count")
+            else:
+                self._say(turn, t, "recover.bad_word", position=exc.position)
+            return
+        stored = await asyncio.to_thread(self._recovery_hash, phrase)
+        target = await self.store.get_case_by_recovery_hash(stored)
+        if target is None:
+            self._say(turn, t, "recover.wrong")
+            return
+        case_id = target.case_id
+        lookup = turn.lookup_hash
+        chat_ref = seal_chat_ref(self.ring, case_id, inc.chat_id)
+
+        async def relink(tx: StoreOperations) -> None:
+            await tx.set_case_lookup_hash(case_id, lookup)
+            await tx.set_case_chat_ref(case_id, chat_ref)
+            await tx.set_case_flag(case_id, CaseFlag.FORGOTTEN, False)
+            await tx.set_case_flag(case_id, CaseFlag.UNREACHABLE, False)
+            await tx.append_audit("relay", "source-recovered", case_id=case_id)
+
+        turn.write(relink)
+        self._end(turn)
+        self._say(turn, catalog(target.language), "recover.success", case_id=case_id)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _localised(texts: Mapping[Any, str], language: str) -> str:
+    """The text in the source's language, else the English one (always present)."""
+    return texts.get(language) or texts["en"]
