@@ -6,6 +6,7 @@ one place. init refuses to touch an existing set-up: overwriting keys loses mess
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -71,8 +72,13 @@ async def publish_relay_keys(
     )
     await store.add_relay_key(KeyPurpose.SIGNING, keys.version, cert)
     await store.add_relay_key(KeyPurpose.DELIVERY, keys.version, cert)
-    await store.add_relay_key(KeyPurpose.PEPPER, keys.version, b"")
-    await store.add_relay_key(KeyPurpose.AT_REST, keys.version, b"")
+    # Symmetric keys have no public part: record a short one-way id of each instead.
+    await store.add_relay_key(KeyPurpose.PEPPER, keys.version, _secret_id(keys.pepper))
+    await store.add_relay_key(KeyPurpose.AT_REST, keys.version, _secret_id(keys.at_rest))
+
+
+def _secret_id(secret: bytes) -> bytes:
+    return hashlib.sha256(b"writein secret key id\x00" + secret).digest()[:16]
 
 
 async def initialise(

@@ -1,0 +1,188 @@
+"""Reply delivery: the outbox worker and the deletion worker.
+
+A handler's reply arrives as an envelope sealed to the relay's delivery key and signed by
+the handler. The worker verifies the signature against the handlers the organisation
+certified, decrypts, sends with protect_content and no trace of who wrote it, records the
+sent message (sealed) and forgets the plaintext. Telegram's limits: 1 message per second
+per chat, about 30 per second overall.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from bot.i18n import catalog
+from bot.keyring import RelayKeyRing
+from bot.payload import BodyError, Reply, decode_body
+from bot.refs import open_chat_ref, open_message_ref, seal_message_ref
+from bot.telegram_io import TelegramIO
+from bot.trust import Trust
+from crypto import CryptoError, Direction, Envelope, open_envelope
+from store import CaseFlag, OutboxItem, Store
+
+log = logging.getLogger("writein.delivery")
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 12
+PER_CHAT_INTERVAL = 1.0
+GLOBAL_PER_SECOND = 30
+
+
+class Pace:
+    """Keeps to Telegram's limits: one message a second per chat, 30 a second overall."""
+
+    def __init__(self) -> None:
+        self._chat_last: dict[int, float] = {}
+        self._sent: list[float] = []
+
+    async def wait(self, chat_id: int) -> None:
+        while True:
+            now = time.monotonic()
+            self._sent = [t for t in self._sent if t > now - 1.0]
+            chat_wait = self._chat_last.get(chat_id, 0.0) + PER_CHAT_INTERVAL - now
+            global_wait = (
+                (self._sent[0] + 1.0 - now) if len(self._sent) >= GLOBAL_PER_SECOND else 0.0
+            )
+            delay = max(chat_wait, global_wait)
+            if delay <= 0:
+                self._chat_last[chat_id] = now
+                self._sent.append(now)
+                return
+            await asyncio.sleep(delay)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(300, 2 ** min(attempts, 9)))
+
+
+class Delivery:
+    def __init__(
+        self,
+        store: Store,
+        ring: RelayKeyRing,
+        trust: Callable[[], Awaitable[Trust]],
+        io: TelegramIO,
+    ) -> None:
+        self.store = store
+        self.ring = ring
+        self.trust = trust
+        self.io = io
+        self.pace = Pace()
+
+    async def deliver_one(self) -> bool:
+        """Deliver the next due reply; False when nothing is due."""
+        item = await self.store.claim_outbox(lease=LEASE)
+        if item is None:
+            return False
+        assert item.claim_token is not None
+        try:
+            reply, chat_id, language = await self._open(item)
+        except (CryptoError, BodyError, ValueError):
+            # Altered in the store, not from a certified handler, or for another case.
+            log.warning("outbox item %d refused: envelope did not verify", item.outbox_id)
+            await self.store.fail_outbox(item.outbox_id, item.claim_token, error="invalid_envelope")
+            await self.store.append_audit("relay", "reply-refused", case_id=item.case_id)
+            return True
+        except _NoChat:
+            await self.store.fail_outbox(item.outbox_id, item.claim_token, error="no_chat")
+            return True
+        text = catalog(language).gettext("reply.body", text=reply.text)
+        await self.pace.wait(chat_id)
+        try:
+            message = await self.io.bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, protect_content=True
+            )
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            await self._retry(item, seconds, "http_429")
+            return True
+        except Forbidden:
+            await self.store.fail_outbox(item.outbox_id, item.claim_token, error="blocked")
+            await self.store.set_case_flag(item.case_id, CaseFlag.UNREACHABLE, True)
+            return True
+        except BadRequest:
+            await self.store.fail_outbox(item.outbox_id, item.claim_token, error="bad_request")
+            return True
+        except (TimedOut, NetworkError, TelegramError):
+            if item.attempts + 1 >= MAX_ATTEMPTS:
+                await self.store.fail_outbox(item.outbox_id, item.claim_token, error="gave_up")
+            else:
+                await self._retry(item, backoff(item.attempts).total_seconds(), "network")
+            return True
+        ref = seal_message_ref(self.ring, item.case_id, chat_id, message.message_id)
+        destruct = (
+            datetime.now(UTC) + timedelta(seconds=reply.self_destruct_seconds)
+            if reply.self_destruct_seconds
+            else None
+        )
+        async with self.store.transaction() as tx:
+            await tx.mark_outbox_sent(
+                item.outbox_id, item.claim_token, sent_ref=ref, self_destruct_at=destruct
+            )
+            if destruct is not None:
+                await tx.add_scheduled_deletion(item.case_id, ref, due_at=destruct)
+            case = await tx.get_case(item.case_id)
+            if case is not None and CaseFlag.UNREACHABLE in case.flags:
+                await tx.set_case_flag(item.case_id, CaseFlag.UNREACHABLE, False)
+        return True
+
+    async def _retry(self, item: OutboxItem, seconds: float, error: str) -> None:
+        assert item.claim_token is not None
+        when = datetime.now(UTC) + timedelta(seconds=max(0.0, seconds))
+        await self.store.retry_outbox(
+            item.outbox_id, item.claim_token, not_before=when, error=error
+        )
+
+    async def _open(self, item: OutboxItem) -> tuple[Reply, int, str]:
+        if item.envelope is None:
+            raise ValueError("no envelope")
+        trust = await self.trust()
+        envelope = Envelope.from_bytes(item.envelope)
+        opened = None
+        for candidate in self.ring.keys:  # replies sealed just before a rotation still open
+            try:
+                opened = open_envelope(
+                    envelope,
+                    recipient=candidate.delivery,
+                    trusted_signers=trust.handler_signers(),
+                    expect_case_id=item.case_id,
+                    expect_direction=Direction.OUT,
+                )
+                break
+            except CryptoError:
+                continue
+        if opened is None:
+            raise ValueError("no relay key opens it")
+        body = decode_body(opened.plaintext)
+        if not isinstance(body, Reply):
+            raise BodyError("not a reply")
+        case = await self.store.get_case(item.case_id)
+        if case is None or case.sealed_chat_ref is None:
+            raise _NoChat
+        return body, open_chat_ref(self.ring, item.case_id, case.sealed_chat_ref), case.language
+
+    async def delete_due(self) -> int:
+        """Carry out due deletions: ingested messages, acknowledgements, expiring replies."""
+        done = 0
+        for row in await self.store.claim_due_deletions(lease=LEASE):
+            try:
+                chat_id, message_id = open_message_ref(self.ring, row.case_id, row.sealed_ref)
+            except (CryptoError, ValueError):
+                await self.store.delete_scheduled_deletion(row.deletion_id)
+                continue
+            if await self.io.delete(chat_id, message_id):
+                await self.store.delete_scheduled_deletion(row.deletion_id)
+                done += 1
+        return done
+
+
+class _NoChat(Exception):
+    pass
