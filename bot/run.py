@@ -1,0 +1,65 @@
+"""`writein bot`: run the relay until SIGINT/SIGTERM, then shut down cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+
+from telegram import Bot
+
+from bot.config import Config
+from bot.keyring import RelayKeyRing
+from bot.logsafety import setup_logging
+from bot.passphrase import get_passphrase
+from bot.relay import Relay
+from bot.setup import Layout
+from store import open_store
+from store.keyfiles import read_key_file
+
+log = logging.getLogger("writein.relay")
+ENV_TOKEN = "WRITEIN_BOT_TOKEN"  # noqa: S105 (a variable name, not a secret)
+ENV_RELAY_PASSPHRASE = "WRITEIN_RELAY_PASSPHRASE"  # noqa: S105
+
+
+class TokenError(Exception):
+    """No bot token could be read."""
+
+
+def read_token(config: Config) -> str:
+    """The bot token from telegram.token_file (mode 0600), else $WRITEIN_BOT_TOKEN."""
+    if config.telegram.token_file is not None:
+        token = read_key_file(config.resolve(config.telegram.token_file)).decode().strip()
+    else:
+        token = os.environ.get(ENV_TOKEN, "").strip()
+    if not token:
+        raise TokenError(f"no bot token: set telegram.token_file or {ENV_TOKEN}")
+    return token
+
+
+async def run_relay(config: Config, *, stop: asyncio.Event | None = None) -> None:
+    token = read_token(config)
+    setup_logging(secrets=[token])
+    relay_file = config.relay.key_passphrase_file
+    passphrase = get_passphrase(
+        env=ENV_RELAY_PASSPHRASE,
+        file=config.resolve(relay_file) if relay_file is not None else None,
+    )
+    ring = RelayKeyRing.load(Layout(config.data_dir).relay_key, passphrase)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    bot = Bot(
+        token, base_url=config.telegram.base_url, base_file_url=config.telegram.base_file_url
+    )
+    async with await open_store(config.store_url) as store:
+        relay = Relay(config, store, ring, bot)
+        trust = await relay.trust()
+        if not trust.handlers:
+            log.warning("no certified handler yet: intake waits until one is enrolled")
+        async with bot:
+            log.info("relay running (key set v%d)", ring.current.version)
+            await relay.run(stop)
+    log.info("relay stopped")
