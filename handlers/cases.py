@@ -1,0 +1,216 @@
+"""The officer's cases: access checks, the paginated list, search.
+
+A handler works on the cases assigned to them; everything here reads only metadata
+(case ids, status, flags, read marks), never a message. Lists are pages of the store's
+keyset pagination (most recently active first), so a console with 100,000 cases reads
+one page at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+from bot.caseid import parse_case_id
+from store import Case, CaseFlag, CaseStatus, StoreOperations
+
+from ._errors import NotAssignedError, UnknownCaseError
+from .session import Session
+
+__all__ = [
+    "PAGE_SIZE",
+    "CasePage",
+    "CaseSummary",
+    "canonical_case_id",
+    "count_cases",
+    "iter_cases",
+    "list_cases",
+    "require_assigned",
+    "search_cases",
+]
+
+PAGE_SIZE: Final = 100
+_SCAN_PAGE: Final = 1000
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """One row of the case list."""
+
+    case_id: str
+    status: CaseStatus
+    unread: int
+    last_activity: date
+    flags: frozenset[CaseFlag]
+    #: The officer has never opened the case.
+    new: bool
+    assigned: tuple[str, ...]
+    language: str
+    activity_seq: int
+
+    def flag_names(self) -> list[str]:
+        names = ["new"] if self.new else []
+        return names + sorted(flag.value for flag in self.flags)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "case_id": self.case_id,
+            "status": self.status.value,
+            "unread": self.unread,
+            "last_activity": self.last_activity.isoformat(),
+            "assigned": list(self.assigned),
+            "flags": self.flag_names(),
+            "language": self.language,
+        }
+
+
+@dataclass(frozen=True)
+class CasePage:
+    items: tuple[CaseSummary, ...]
+    #: Pass as ``before`` for the next page; None on the last page.
+    next_cursor: int | None
+
+
+def canonical_case_id(text: str) -> str:
+    """A case id as typed (any case, spaces, look-alike letters) in canonical form."""
+    try:
+        return parse_case_id(text.strip())
+    except ValueError:
+        return text.strip()
+
+
+async def require_assigned(
+    session: Session, case_id: str, *, ops: StoreOperations | None = None
+) -> Case:
+    """The case (``case_id`` as typed), if it exists and is assigned to this officer.
+
+    Pass ``ops`` to check inside a transaction.
+    """
+    db = session.store if ops is None else ops
+    case_id = canonical_case_id(case_id)
+    try:
+        case = await db.get_case(case_id)
+    except ValueError:  # not even shaped like a case id
+        case = None
+    if case is None:
+        raise UnknownCaseError(f"no case {case_id}")
+    if session.name not in await db.list_case_handlers(case.case_id):
+        raise NotAssignedError(f"case {case.case_id} is not assigned to you")
+    return case
+
+
+async def _summaries(
+    session: Session, cases: list[Case], *, with_assigned: bool = True
+) -> tuple[CaseSummary, ...]:
+    store = session.store
+    ids = [c.case_id for c in cases]
+    unread = await store.unread_counts(session.name, ids) if ids else {}
+    items = []
+    for case in cases:
+        mark = await store.get_read_mark(case.case_id, session.name)
+        assigned = await store.list_case_handlers(case.case_id) if with_assigned else ()
+        items.append(
+            CaseSummary(
+                case_id=case.case_id,
+                status=case.status,
+                unread=unread.get(case.case_id, 0),
+                last_activity=case.last_activity_on,
+                flags=case.flags,
+                new=mark == 0,
+                assigned=tuple(assigned),
+                language=case.language,
+                activity_seq=case.activity_seq,
+            )
+        )
+    return tuple(items)
+
+
+async def list_cases(
+    session: Session,
+    *,
+    status: CaseStatus | None = None,
+    flag: CaseFlag | None = None,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+    with_assigned: bool = True,
+) -> CasePage:
+    """One page of the officer's cases, most recently active first."""
+    cases = await session.store.list_cases(
+        status=status, flag=flag, handler=session.name, before_activity=before, limit=limit
+    )
+    items = await _summaries(session, cases, with_assigned=with_assigned)
+    cursor = cases[-1].activity_seq if len(cases) == limit else None
+    return CasePage(items, cursor)
+
+
+async def count_cases(
+    session: Session, *, status: CaseStatus | None = None, flag: CaseFlag | None = None
+) -> int:
+    return await session.store.count_cases(status=status, flag=flag, handler=session.name)
+
+
+async def iter_cases(
+    session: Session,
+    *,
+    status: CaseStatus | None = None,
+    flag: CaseFlag | None = None,
+    page_size: int = _SCAN_PAGE,
+) -> AsyncIterator[CaseSummary]:
+    """Every case of the officer, page by page."""
+    cursor: int | None = None
+    while True:
+        page = await list_cases(session, status=status, flag=flag, before=cursor, limit=page_size)
+        for item in page.items:
+            yield item
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+async def search_cases(
+    session: Session,
+    query: str,
+    *,
+    status: CaseStatus | None = None,
+    flag: CaseFlag | None = None,
+    limit: int = PAGE_SIZE,
+) -> tuple[CaseSummary, ...]:
+    """Cases whose id contains ``query`` (ignoring case and dashes), most recent first.
+
+    A complete case id is one lookup; a fragment walks the officer's case ids a
+    thousand at a time, without reading anything else.
+    """
+    wanted = "".join(ch for ch in query.upper() if ch.isalnum())
+    if not wanted:
+        return ()
+    try:
+        exact = parse_case_id(query)
+    except ValueError:
+        exact = None
+    if exact is not None:
+        case = await session.store.get_case(exact)
+        if (
+            case is not None
+            and (status is None or case.status is status)
+            and (flag is None or flag in case.flags)
+            and session.name in await session.store.list_case_handlers(exact)
+        ):
+            return await _summaries(session, [case])
+        return ()
+    found: list[Case] = []
+    cursor: int | None = None
+    while len(found) < limit:
+        cases = await session.store.list_cases(
+            status=status,
+            flag=flag,
+            handler=session.name,
+            before_activity=cursor,
+            limit=_SCAN_PAGE,
+        )
+        found += [c for c in cases if wanted in c.case_id.replace("-", "")]
+        if len(cases) < _SCAN_PAGE:
+            break
+        cursor = cases[-1].activity_seq
+    return await _summaries(session, found[:limit])

@@ -1,0 +1,443 @@
+"""`writein console …` and `writein handler keygen`: the officer's commands.
+
+``register(subparsers)`` adds them to the `writein` command; :func:`main` runs them
+alone (tests, or ``python -m handlers.cli``). Every command returns an exit code; what
+the console refuses is one line on stderr (``writein: error: …``) and the
+:class:`~handlers.ConsoleError` subclass's code. The commands and the TUI share the
+same case functions (handlers.cases, .thread, .compose, .manage, .export).
+
+Passphrases come from ``--passphrase-file`` (mode 0600), ``$WRITEIN_PASSPHRASE`` or a
+prompt. Output meant for people goes through handlers.untrusted; ``--json`` output is
+ASCII-only JSON (every other character escaped), safe on a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from bot.config import Config, load_config
+from bot.passphrase import get_passphrase
+from store import CaseFlag, CaseStatus, StoreError
+
+from ._errors import ConsoleError, UsageError, translating
+from .cases import (
+    CaseSummary,
+    count_cases,
+    iter_cases,
+    list_cases,
+    require_assigned,
+    search_cases,
+)
+from .compose import parse_duration, send_note, send_reply
+from .export import export_attachment
+from .keygen import keygen
+from .manage import assign, set_status
+from .session import Session, key_path, open_workspace, start_session, unlock_key
+from .thread import ThreadItem, load_intake, load_page, load_thread
+from .untrusted import render_untrusted
+
+__all__ = ["PASSPHRASE_ENV", "main", "register"]
+
+PASSPHRASE_ENV: Final = "WRITEIN_PASSPHRASE"  # noqa: S105 (a variable name, not a secret)
+
+Action = Callable[[Session, argparse.Namespace], Awaitable[int]]
+
+
+# -- the border -------------------------------------------------------------------------
+
+
+def _say(text: str) -> None:
+    print(text)
+
+
+def _fail(message: str) -> None:
+    print(f"writein: error: {render_untrusted(message, single_line=True)}", file=sys.stderr)
+
+
+def _warn(message: str) -> None:
+    print(f"writein: warning: {render_untrusted(message, single_line=True)}", file=sys.stderr)
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    try:
+        return asyncio.run(main())
+    except ConsoleError as exc:
+        _fail(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _config(args: argparse.Namespace) -> Config:
+    with translating():
+        return load_config(getattr(args, "config", None))
+
+
+def _passphrase(args: argparse.Namespace, prompt: str, *, confirm: bool = False) -> bytes:
+    file = getattr(args, "passphrase_file", None)
+    with translating():
+        return get_passphrase(
+            env=PASSPHRASE_ENV,
+            file=Path(file) if file else None,
+            prompt=prompt,
+            confirm=confirm,
+        )
+
+
+def _with_session(
+    action: Action, *, reads_text: bool = False
+) -> Callable[[argparse.Namespace], int]:
+    """A command that needs the unlocked officer: config → store → key → session.
+
+    ``reads_text``: read ``--text`` or stdin into ``args.body`` first, before any prompt.
+    """
+
+    def command(args: argparse.Namespace) -> int:
+        async def main() -> int:
+            config = _config(args)
+            workspace = await open_workspace(config)
+            try:
+                path = key_path(config, getattr(args, "key", None))
+                passphrase = _passphrase(args, f"Passphrase for {path}: ")
+                session = start_session(workspace, await unlock_key(path, passphrase))
+                with translating():
+                    try:
+                        return await action(session, args)
+                    except StoreError as exc:
+                        raise ConsoleError(f"the store refused: {exc}") from None
+            finally:
+                await workspace.close()
+
+        if reads_text:
+            args.body = _read_text(args)
+        return _run(main)
+
+    return command
+
+
+def _json(value: object) -> None:
+    print(json.dumps(value, ensure_ascii=True, indent=2))
+
+
+def _read_text(args: argparse.Namespace) -> str:
+    if args.text is not None:
+        return str(args.text)
+    if sys.stdin.isatty():
+        print("Type the text; end with Ctrl-D on a line of its own.", file=sys.stderr)
+    return sys.stdin.read().rstrip("\n")
+
+
+# -- console commands ----------------------------------------------------------------------
+
+
+def _status(value: str) -> CaseStatus | None:
+    return None if value == "all" else CaseStatus(value)
+
+
+def _case_row(item: CaseSummary) -> str:
+    flags = ",".join(item.flag_names()) or "-"
+    assigned = render_untrusted(",".join(item.assigned), single_line=True)
+    return (
+        f"{render_untrusted(item.case_id, single_line=True):<16} {item.status.value:<7}"
+        f" {item.unread:>6}  {item.last_activity.isoformat()}  {assigned:<20} {flags}"
+    )
+
+
+async def _cases(session: Session, args: argparse.Namespace) -> int:
+    status = _status(args.status)
+    flag = CaseFlag(args.flag) if args.flag else None
+    items: list[CaseSummary] = []
+    if args.search:
+        items = list(await search_cases(session, args.search, status=status, flag=flag))
+    elif args.limit is not None and args.limit <= 1000:
+        items = list((await list_cases(session, status=status, flag=flag, limit=args.limit)).items)
+    else:
+        async for item in iter_cases(session, status=status, flag=flag):
+            items.append(item)
+            if args.limit is not None and len(items) >= args.limit:
+                break
+    if args.json:
+        _json([item.to_json() for item in items])
+        return 0
+    total = await count_cases(session, status=status, flag=flag)
+    _say(f"{'CASE':<16} {'STATUS':<7} {'UNREAD':>6}  {'ACTIVE':<10}  {'ASSIGNED':<20} FLAGS")
+    for item in items:
+        _say(_case_row(item))
+    _say(f"({len(items)} of {total} cases)")
+    return 0
+
+
+def _item_lines(item: ThreadItem) -> list[str]:
+    when = item.created.strftime("%Y-%m-%d %H:%M UTC") if item.created else "?"
+    if not item.readable:
+        return [f"--- {item.direction.value} #{item.seq}: cannot be verified or decrypted ---"]
+    who = {"in": "source", "out": f"reply by {item.author}", "note": f"note by {item.author}"}
+    head = f"--- {who[item.direction.value]} · {when} · {item.kind}"
+    head += " · edit" if item.edit else ""
+    head += " · edited later" if item.edited_later else ""
+    head += (
+        f" · self-destructs after {item.self_destruct_seconds}s"
+        if item.self_destruct_seconds
+        else ""
+    )
+    head += f" · {item.delivery}" if item.delivery else ""
+    lines = [render_untrusted(head + " ---", single_line=True)]
+    if item.forward_origin:
+        origin = ", ".join(f"{k}: {v}" for k, v in item.forward_origin.items())
+        lines.append("forwarded from " + render_untrusted(origin, single_line=True))
+    if item.text:
+        lines.append(render_untrusted(item.text))
+    for ref in item.attachments:
+        lines.append(
+            f"[attachment {ref.id}] {render_untrusted(ref.name or '(no name)', single_line=True)}"
+            f" · {render_untrusted(ref.mime, single_line=True)} · {ref.size} bytes"
+        )
+    return lines
+
+
+async def _show(session: Session, args: argparse.Namespace) -> int:
+    case = await require_assigned(session, args.case_id)
+    if args.last is not None:
+        items = list((await load_page(session, case.case_id, limit=args.last)).items)
+    else:
+        items = await load_thread(session, case.case_id)
+    intake = await load_intake(session, case.case_id)
+    assigned = await session.store.list_case_handlers(case.case_id)
+    if items:
+        await session.store.mark_read(case.case_id, session.name, max(i.seq for i in items))
+    visible = [i for i in items if i.direction.value != "note"]
+    notes = [i for i in items if i.direction.value == "note"]
+    if args.json:
+        _json(
+            {
+                "case_id": case.case_id,
+                "status": case.status.value,
+                "language": case.language,
+                "flags": sorted(f.value for f in case.flags),
+                "assigned": assigned,
+                "intake": [a.model_dump(mode="json") for a in intake],
+                "messages": [i.to_json() for i in visible],
+                "notes": [i.to_json() for i in notes],
+            }
+        )
+        return 0
+    _say(f"Case {case.case_id} · {case.status.value} · assigned: {', '.join(assigned)}")
+    for answer in intake:
+        value = "(skipped)" if answer.skipped else (answer.choice or answer.answer)
+        _say(
+            f"  {render_untrusted(answer.question, single_line=True)}: "
+            f"{render_untrusted(value, single_line=True)}"
+        )
+    for item in items:
+        for line in _item_lines(item):
+            _say(line)
+    return 0
+
+
+async def _reply(session: Session, args: argparse.Namespace) -> int:
+    seconds = parse_duration(args.self_destruct) if args.self_destruct else None
+    sent = await send_reply(session, args.case_id, args.body, self_destruct_seconds=seconds)
+    if sent.warning:
+        _warn(sent.warning)
+    _say(f"reply {sent.message_id.hex()} queued for delivery")
+    return 0
+
+
+async def _note(session: Session, args: argparse.Namespace) -> int:
+    sent = await send_note(session, args.case_id, args.body)
+    _say(f"note {sent.message_id.hex()} added")
+    return 0
+
+
+async def _export(session: Session, args: argparse.Namespace) -> int:
+    exported = await export_attachment(session, args.case_id, args.attachment_id, args.out)
+    _say(f"saved {exported.size} bytes to {render_untrusted(exported.path, single_line=True)}")
+    return 0
+
+
+async def _assign(session: Session, args: argparse.Namespace) -> int:
+    done = await assign(session, args.case_id, args.handler, hand_over=args.hand_over)
+    if done.unreadable:
+        _warn(f"{done.unreadable} message(s) could not be opened and were not passed on")
+    what = "handed over to" if done.handed_over else "assigned to"
+    _say(f"case {done.case_id} {what} {done.handler} ({done.rewrapped} message(s) re-wrapped)")
+    return 0
+
+
+def _set_status(status: CaseStatus) -> Action:
+    async def action(session: Session, args: argparse.Namespace) -> int:
+        changed = await set_status(session, args.case_id, status)
+        _say(f"case {args.case_id} {'is now' if changed else 'was already'} {status.value}")
+        return 0
+
+    return action
+
+
+# -- handler keygen and the TUI --------------------------------------------------------------
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    def run() -> int:
+        out = Path(args.out)
+        if out.exists():
+            raise UsageError(f"{out} exists; keygen never overwrites a key file")
+        passphrase = _passphrase(args, f"New passphrase for {out}: ", confirm=True)
+        result = keygen(args.name, out, passphrase)
+        _say(f"Handler key for {result.name} written to {out}. Keep it and its passphrase private.")
+        _say("Public bundle (give it to your admin to certify):")
+        _say(result.bundle_b64)
+        _say(f"Fingerprint (read it to the admin by phone or in person): {result.fingerprint}")
+        return 0
+
+    try:
+        return run()
+    except ConsoleError as exc:
+        _fail(str(exc))
+        return exc.exit_code
+
+
+def _tui(args: argparse.Namespace) -> int:
+    from .tui import ConsoleApp  # Textual loads only for the interactive console
+
+    try:
+        config = _config(args)
+        path = key_path(config, getattr(args, "key", None))
+    except ConsoleError as exc:
+        _fail(str(exc))
+        return exc.exit_code
+    app = ConsoleApp(
+        open_workspace=lambda: open_workspace(config),
+        key_file=path,
+        lock_after_seconds=60.0 * config.console.lock_after_minutes,
+    )
+    app.run()
+    return app.return_code or 0
+
+
+# -- argparse ---------------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default: Any = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--config", metavar="FILE", default=default, help="configuration file")
+    parser.add_argument(
+        "--key", metavar="FILE", default=default, help="your key file (else console.key_file)"
+    )
+    parser.add_argument(
+        "--passphrase-file",
+        metavar="FILE",
+        default=default,
+        help=f"file (mode 0600) holding the key's passphrase (else ${PASSPHRASE_ENV} or a prompt)",
+    )
+
+
+def _text_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--text", help="the text (else read from stdin)")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``console`` and ``handler`` to the `writein` command's subcommands."""
+    console = subparsers.add_parser(
+        "console",
+        help="the handler console: read cases, reply, assign (TUI without a subcommand)",
+        description="The case officer's console. Without a subcommand: the interactive TUI.",
+    )
+    _common(console, suppress=False)
+    console.set_defaults(func=_tui)
+    sub = console.add_subparsers(dest="console_command", metavar="COMMAND")
+
+    def command(
+        name: str, help_text: str, action: Action, *, reads_text: bool = False
+    ) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help_text, description=help_text)
+        _common(parser, suppress=True)
+        parser.set_defaults(func=_with_session(action, reads_text=reads_text))
+        return parser
+
+    p = command("cases", "list your cases, most recently active first", _cases)
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument("--status", choices=["open", "closed", "all"], default="all")
+    p.add_argument("--flag", choices=[f.value for f in CaseFlag])
+    p.add_argument("--search", metavar="TEXT", help="case ids containing TEXT")
+    p.add_argument("--limit", type=_positive, metavar="N", help="at most N cases")
+
+    p = command("show", "show a case's decrypted thread (marks it read)", _show)
+    p.add_argument("case_id", metavar="CASE_ID")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument("--last", type=_positive, metavar="N", help="only the last N messages")
+
+    p = command("reply", "reply to the source of a case", _reply, reads_text=True)
+    p.add_argument("case_id", metavar="CASE_ID")
+    _text_options(p)
+    p.add_argument(
+        "--self-destruct", metavar="TIME", help="delete from the source's chat after 90s/30m/1h"
+    )
+
+    p = command("note", "add an internal note (never sent to the source)", _note, reads_text=True)
+    p.add_argument("case_id", metavar="CASE_ID")
+    _text_options(p)
+
+    p = command("export", "decrypt an attachment into a folder (never opens it)", _export)
+    p.add_argument("case_id", metavar="CASE_ID")
+    p.add_argument("attachment_id", metavar="ATTACHMENT_ID")
+    p.add_argument("--out", metavar="DIR", required=True, help="folder to write into")
+
+    p = command("assign", "give another handler access to a case", _assign)
+    p.add_argument("case_id", metavar="CASE_ID")
+    p.add_argument("handler", metavar="HANDLER")
+    p.add_argument(
+        "--hand-over", action="store_true", help="and leave the case (your access is removed)"
+    )
+
+    p = command("close", "close a case", _set_status(CaseStatus.CLOSED))
+    p.add_argument("case_id", metavar="CASE_ID")
+    p = command("reopen", "reopen a closed case", _set_status(CaseStatus.OPEN))
+    p.add_argument("case_id", metavar="CASE_ID")
+
+    handler = subparsers.add_parser("handler", help="a case officer's own key")
+    handler_sub = handler.add_subparsers(dest="handler_command", metavar="COMMAND")
+    handler.set_defaults(func=lambda _args: _usage(handler))
+    p = handler_sub.add_parser(
+        "keygen",
+        help="create your key file and print the public bundle to certify",
+        description="Create your key file and print the public bundle for the admin.",
+    )
+    p.add_argument("--name", required=True, help="your handler name, as the admin enrols it")
+    p.add_argument("--out", required=True, metavar="FILE", help="the new key file")
+    p.add_argument("--passphrase-file", metavar="FILE", default=None)
+    p.set_defaults(func=_keygen)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``console``/``handler`` commands on their own (as `writein` would)."""
+    parser = argparse.ArgumentParser(prog="writein")
+    register(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    result: int = func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

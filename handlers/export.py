@@ -1,0 +1,187 @@
+"""Exporting an attachment to a folder the officer chose — never opening it.
+
+A source's file is hostile until proven otherwise: its name may climb directories, hide
+its real extension behind a bidi override, or name a device; its bytes may be anything.
+The console decrypts and checks it (crypto.open_chunks: every chunk in place, size and
+SHA-256 as the signed message states), then writes a new private file (mode 0600, never
+over an existing file, never through a symlink) under a cleaned name. Nothing is ever
+opened or previewed automatically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import os
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import store
+from bot.payload import AttachmentRef
+from crypto import InvalidEnvelope, open_chunks
+
+from ._errors import ConsoleError, UnknownCaseError, UsageError
+from .cases import require_assigned
+from .session import Session
+from .thread import open_items
+
+__all__ = ["Exported", "export_attachment", "export_ref", "find_attachment", "safe_filename"]
+
+_MAX_NAME_BYTES: Final = 150
+_UNSAFE: Final = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_RESERVED: Final = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)]
+)
+_CHUNK_PAGE: Final = 64
+_SCAN_PAGE: Final = 200
+
+
+def safe_filename(name: str, *, fallback: str) -> str:
+    """A file name that is one harmless component on every common filesystem.
+
+    Keeps the last path component, drops control, format (bidi, zero-width) and
+    reserved characters, leading dots and trailing dots/spaces, shortens to 150 bytes
+    keeping the extension, and uses ``fallback`` if nothing is left or the name is a
+    reserved device name.
+    """
+    text = unicodedata.normalize("NFC", name)
+    text = re.split(r"[/\\]", text)[-1]
+    text = "".join(
+        "_" if _UNSAFE.match(ch) else ch
+        for ch in text
+        if unicodedata.category(ch) not in ("Cf", "Cc", "Cs", "Zl", "Zp")
+    )
+    text = text.strip().lstrip(".").rstrip(". ")
+    stem, dot, ext = text.rpartition(".")
+    if not dot:
+        stem, ext = text, ""
+    ext = ext[:16]
+    while stem and len((stem + dot + ext).encode("utf-8")) > _MAX_NAME_BYTES:
+        stem = stem[:-1]
+    text = (stem + dot + ext) if stem else ""
+    if not text or text.split(".")[0].upper() in _RESERVED:
+        return fallback
+    return text
+
+
+def _fallback_name(ref: AttachmentRef) -> str:
+    ext = mimetypes.guess_extension(ref.mime.split(";")[0].strip(), strict=False) or ".bin"
+    return f"attachment-{ref.id[:12]}{ext}"
+
+
+def _write_new(directory: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` to a new 0600 file in ``directory``; add " (2)" etc. if taken."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0)
+    for attempt in range(1, 1000):
+        candidate = name if attempt == 1 else f"{stem} ({attempt}){dot}{ext}"
+        target = directory / candidate
+        try:
+            fd = os.open(target, flags, 0o600)
+        except FileExistsError:
+            continue
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return target
+    raise ConsoleError(f"too many files named like {name} in {directory}")
+
+
+async def _read_chunks(session: Session, ref: AttachmentRef) -> list[bytes]:
+    chunks: list[bytes] = []
+    attachment_id = bytes.fromhex(ref.id)
+    while len(chunks) < ref.chunks:
+        page = await session.store.read_attachment_chunks(
+            attachment_id, start=len(chunks), limit=_CHUNK_PAGE
+        )
+        if not page:
+            break
+        chunks += page
+    return chunks
+
+
+@dataclass(frozen=True)
+class Exported:
+    """Where an attachment went."""
+
+    path: Path
+    size: int
+
+
+async def export_ref(
+    session: Session, case_id: str, ref: AttachmentRef, directory: str | os.PathLike[str]
+) -> Exported:
+    """Decrypt, check and write one attachment (from a message already opened)."""
+    case = await require_assigned(session, case_id)
+    folder = Path(directory)
+    if not await asyncio.to_thread(folder.is_dir):
+        raise UsageError(f"{folder} is not a folder")
+    chunks = await _read_chunks(session, ref)
+    try:
+        data = await asyncio.to_thread(
+            open_chunks,
+            chunks,
+            attachment_id=bytes.fromhex(ref.id),
+            key=ref.key_bytes,
+            sha256=bytes.fromhex(ref.sha256),
+        )
+    except (InvalidEnvelope, ValueError):
+        raise ConsoleError("the attachment is damaged or incomplete; nothing was written") from None
+    if len(data) != ref.size:
+        raise ConsoleError("the attachment is damaged or incomplete; nothing was written")
+    name = safe_filename(ref.name, fallback=_fallback_name(ref))
+    try:
+        path = await asyncio.to_thread(_write_new, folder, name, data)
+    except OSError as exc:
+        raise ConsoleError(f"cannot write into {folder}: {exc.strerror}") from None
+    await session.store.append_audit(
+        session.actor, "export", case_id=case.case_id, detail=f"attachment {ref.id}"
+    )
+    return Exported(path, len(data))
+
+
+async def find_attachment(session: Session, case_id: str, attachment_id: str) -> AttachmentRef:
+    """The attachment's reference, from the newest message of the case that carries it."""
+    case = await require_assigned(session, case_id)
+    wanted = attachment_id.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{32}", wanted):
+        raise UsageError("an attachment id is 32 hexadecimal digits (see `console show`)")
+    if not await session.store.read_attachment_chunks(bytes.fromhex(wanted), limit=1):
+        raise UnknownCaseError(f"no attachment {wanted}")
+    before: int | None = None
+    while True:
+        envelopes: Sequence[store.Envelope] = await session.store.list_envelopes(
+            case.case_id,
+            before_seq=before,
+            newest_first=True,
+            limit=_SCAN_PAGE,
+            wraps=session.me.key_id,
+        )
+        incoming = [e for e in envelopes if e.direction is store.Direction.IN]
+        for item in await open_items(session, incoming, {}):
+            for ref in item.attachments:
+                if ref.id == wanted:
+                    return ref
+        if len(envelopes) < _SCAN_PAGE:
+            raise UnknownCaseError(f"no attachment {wanted} in case {case.case_id}")
+        before = envelopes[-1].seq
+
+
+async def export_attachment(
+    session: Session, case_id: str, attachment_id: str, directory: str | os.PathLike[str]
+) -> Exported:
+    """Find an attachment of the case by id and export it (the CLI's path)."""
+    ref = await find_attachment(session, case_id, attachment_id)
+    return await export_ref(session, case_id, ref, directory)

@@ -1,0 +1,207 @@
+"""The console's working state: the store and its checked keys, and the unlocked officer.
+
+- :class:`Workspace` — the store plus everything trusted in it (the relay's and handlers'
+  certified keys, checked against the organisation key pinned in the config). It holds
+  no secret, so it outlives a lock.
+- :class:`Session` — a workspace plus the officer's unlocked :class:`HandlerIdentity`,
+  whose key the organisation has certified. Every case operation takes one.
+
+::
+
+    workspace = await open_workspace(config)
+    identity = await unlock_key(key_path(config, args.key), passphrase)
+    session = start_session(workspace, identity)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from bot.config import Config
+from bot.trust import Trust, load_trust
+from crypto import (
+    Certificate,
+    CryptoError,
+    Direction,
+    EncryptionPublicKey,
+    Role,
+    SigningPublicKey,
+    verify_certificate,
+)
+from store import HandlerStatus, Store, open_store
+
+from ._errors import KeyProblem, NotCertifiedError, StoreUnreachableError, translating
+from .identity import HandlerIdentity, read_identity
+
+__all__ = [
+    "Session",
+    "Signers",
+    "Workspace",
+    "key_path",
+    "open_workspace",
+    "start_session",
+    "unlock_key",
+]
+
+
+@dataclass(frozen=True)
+class Signers:
+    """Who may have signed what: the relay (intake) and handlers (replies, notes).
+
+    Handlers include revoked ones whose certificates still verify, so their old
+    replies and notes stay readable; they can sign nothing new the relay accepts.
+    """
+
+    relay: tuple[SigningPublicKey, ...]
+    handlers: tuple[SigningPublicKey, ...]
+    names: dict[bytes, str]  # signing key id → handler name
+
+    def for_direction(self, direction: Direction) -> tuple[SigningPublicKey, ...]:
+        return self.relay if direction is Direction.IN else self.handlers
+
+    def author(self, signer_key_id: bytes) -> str | None:
+        return self.names.get(signer_key_id)
+
+
+async def _revoked_handlers(store: Store, trust: Trust) -> dict[str, Certificate]:
+    found: dict[str, Certificate] = {}
+    for row in await store.list_handlers(status=HandlerStatus.REVOKED):
+        try:
+            cert = verify_certificate(row.certificate, trust.org)
+        except CryptoError:
+            continue
+        if cert.role is Role.HANDLER and cert.name == row.name:
+            found[row.name] = cert
+    return found
+
+
+async def _signers(store: Store, trust: Trust) -> Signers:
+    certs = {**await _revoked_handlers(store, trust), **trust.handlers}
+    return Signers(
+        relay=tuple(trust.relay_signers()),
+        handlers=tuple(c.signing_key for c in certs.values()),
+        names={c.signing_key.key_id: name for name, c in certs.items()},
+    )
+
+
+class Workspace:
+    """The store and its trusted keys; no secrets (see the module docstring)."""
+
+    def __init__(self, config: Config, store: Store, trust: Trust, signers: Signers) -> None:
+        self.config = config
+        self.store = store
+        self.trust = trust
+        self.signers = signers
+
+    async def reload(self) -> None:
+        """Read the keys again (a handler was enrolled or revoked, the relay rotated)."""
+        with translating():
+            self.trust = await load_trust(self.store, self.config.trust.org_fingerprint)
+            self.signers = await _signers(self.store, self.trust)
+
+    def relay_delivery_key(self) -> EncryptionPublicKey:
+        """The relay's newest certified delivery key: replies are sealed to it."""
+        if not self.trust.relay:
+            raise NotCertifiedError("the store holds no certified relay key; run `writein init`")
+        return self.trust.relay[max(self.trust.relay)].encryption_key
+
+    def encryption_key(self, handler: str) -> EncryptionPublicKey | None:
+        """An active, certified handler's encryption key."""
+        cert = self.trust.handlers.get(handler)
+        return None if cert is None else cert.encryption_key
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file an SQLite store URL names (None for other schemes)."""
+    if "://" not in url:
+        return Path(url)
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "sqlite":
+        return None
+    path = unquote(parts.path)
+    return Path(path[1:] if path.startswith("/") else path)
+
+
+async def open_workspace(config: Config) -> Workspace:
+    """Open the existing store and load its trusted keys.
+
+    The console never creates a store: a missing SQLite file is StoreUnreachableError.
+    """
+    url = config.store_url
+    file = _sqlite_file(url)
+    if file is not None and not file.is_file():
+        raise StoreUnreachableError(
+            f"no store at {file} (check paths.data_dir / store.url, or run `writein init`)"
+        )
+    with translating():
+        store = await open_store(url)
+    try:
+        with translating():
+            trust = await load_trust(store, config.trust.org_fingerprint)
+            signers = await _signers(store, trust)
+    except BaseException:
+        await store.close()
+        raise
+    return Workspace(config, store, trust, signers)
+
+
+def key_path(config: Config, explicit: str | os.PathLike[str] | None) -> Path:
+    """The key file: ``--key``, else ``console.key_file`` (relative to the config file)."""
+    if explicit:
+        return Path(explicit)
+    if config.console.key_file is None:
+        raise KeyProblem("no key file: pass --key FILE or set console.key_file in the config")
+    return config.resolve(config.console.key_file)
+
+
+async def unlock_key(path: Path, passphrase: bytes) -> HandlerIdentity:
+    """Open the key file (Argon2id runs in a thread, so a console stays responsive)."""
+    with translating(key_file=path):
+        return await asyncio.to_thread(read_identity, path, passphrase)
+
+
+@dataclass(frozen=True)
+class Session:
+    """A workspace and the unlocked, certified officer working in it."""
+
+    workspace: Workspace
+    me: HandlerIdentity
+
+    @property
+    def store(self) -> Store:
+        return self.workspace.store
+
+    @property
+    def name(self) -> str:
+        return self.me.name
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this officer."""
+        return f"handler {self.me.name}"
+
+
+def start_session(workspace: Workspace, identity: HandlerIdentity) -> Session:
+    """Pair a workspace with an identity whose exact keys the organisation certified."""
+    cert = workspace.trust.handlers.get(identity.name)
+    if cert is None:
+        raise NotCertifiedError(
+            f"the key of handler {identity.name!r} is not certified in this store "
+            "(not enrolled, or revoked): ask an admin"
+        )
+    if (
+        cert.encryption_key.raw != identity.encryption.public.raw
+        or cert.signing_key.raw != identity.signing.public.raw
+    ):
+        raise NotCertifiedError(
+            f"this key is not the one certified for handler {identity.name!r} "
+            "(an old or a different key file?)"
+        )
+    return Session(workspace, identity)

@@ -1,0 +1,241 @@
+"""The case view: the decrypted thread, intake answers, and what an officer does with a case.
+
+Opening a case decrypts only its newest page of messages (``o`` loads older ones), so a
+case of 10,000 messages shows its first screen as fast as a short one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Final
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from bot.payload import AttachmentRef
+from store import Case, CaseStatus
+
+from .._errors import ConsoleError
+from ..cases import require_assigned
+from ..compose import send_note, send_reply
+from ..export import export_ref
+from ..manage import assign, set_status
+from ..session import Session
+from ..thread import ThreadItem, delivery_states, load_intake, load_page
+from ..untrusted import render_untrusted
+from .compose import Composed, ComposeScreen
+from .dialogs import AssignScreen, ExportScreen
+from .render import case_header, intake_text, item_text
+
+__all__ = ["CaseScreen", "MessageView"]
+
+THREAD_PAGE: Final = 50
+
+
+class MessageView(Static):
+    """One message; its CSS class says which way it went."""
+
+    def __init__(self, item: ThreadItem) -> None:
+        kind = item.direction.value if item.readable else "unreadable"
+        super().__init__(item_text(item), classes=f"message {kind}")
+        self.item = item
+
+
+class CaseScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("r", "reply", "Reply"),
+        Binding("n", "note", "Note"),
+        Binding("e", "export", "Export file"),
+        Binding("a", "assign", "Assign"),
+        Binding("c", "close_or_reopen", "Close/reopen"),
+        Binding("o", "older", "Older"),
+    ]
+
+    def __init__(self, session: Session, case_id: str) -> None:
+        super().__init__()
+        self.session = session
+        self.case_id = case_id
+        self.case: Case | None = None
+        self.assigned: list[str] = []
+        self.items: list[ThreadItem] = []
+        self._older: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Opening…", style="dim"), id="case-header")
+        yield Static(Text(""), id="intake")
+        yield VerticalScroll(id="thread")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def _notify(self, message: str, *, error: bool = False) -> None:
+        self.notify(
+            render_untrusted(message, single_line=True),
+            severity="error" if error else "information",
+            markup=False,
+        )
+
+    def _show_header(self) -> None:
+        if self.case is not None:
+            header = case_header(self.case, self.assigned, older=self._older is not None)
+            self.query_one("#case-header", Static).update(header)
+
+    @work(exclusive=True, group="case")
+    async def load(self) -> None:
+        """(Re)load the case and its newest page of messages."""
+        session = self.session
+        try:
+            self.case = await require_assigned(session, self.case_id)
+            self.assigned = await session.store.list_case_handlers(self.case.case_id)
+            intake = await load_intake(session, self.case.case_id)
+            page = await load_page(session, self.case.case_id, limit=THREAD_PAGE)
+        except ConsoleError as exc:
+            self.query_one("#case-header", Static).update(
+                Text(render_untrusted(str(exc), single_line=True), style="bold red")
+            )
+            return
+        self.items = list(page.items)
+        self._older = page.older_cursor
+        self._show_header()
+        self.query_one("#intake", Static).update(intake_text(intake) if intake else Text(""))
+        thread = self.query_one("#thread", VerticalScroll)
+        await thread.remove_children()
+        await thread.mount_all(MessageView(item) for item in self.items)
+        thread.scroll_end(animate=False)
+        if self.items:
+            newest = max(item.seq for item in self.items)
+            await session.store.mark_read(self.case.case_id, session.name, newest)
+
+    @work(exclusive=True, group="older")
+    async def action_older(self) -> None:
+        if self.case is None or self._older is None:
+            return
+        deliveries = await delivery_states(self.session, self.case.case_id)
+        page = await load_page(
+            self.session,
+            self.case.case_id,
+            before_seq=self._older,
+            limit=THREAD_PAGE,
+            deliveries=deliveries,
+        )
+        self.items = list(page.items) + self.items
+        self._older = page.older_cursor
+        thread = self.query_one("#thread", VerticalScroll)
+        views = [MessageView(item) for item in page.items]
+        if views:
+            await thread.mount_all(views, before=0)
+        thread.scroll_home(animate=False)
+        self._show_header()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    # -- reply and note ---------------------------------------------------------------------
+
+    def action_reply(self) -> None:
+        if self.case is None:
+            return
+        if self.case.status is CaseStatus.CLOSED:
+            self._notify("This case is closed: reopen it (c) to reply.", error=True)
+            return
+        screen = ComposeScreen(self.case.case_id, language=self.case.language, reply=True)
+        self.app.push_screen(screen, callback=self._send)
+
+    def action_note(self) -> None:
+        if self.case is not None:
+            screen = ComposeScreen(self.case.case_id, language=self.case.language, reply=False)
+            self.app.push_screen(screen, callback=self._send)
+
+    def _send(self, composed: Composed | None) -> None:
+        if composed is not None:
+            self._send_worker(composed)
+
+    @work(group="send")
+    async def _send_worker(self, composed: Composed) -> None:
+        try:
+            if composed.reply:
+                sent = await send_reply(
+                    self.session,
+                    self.case_id,
+                    composed.text,
+                    self_destruct_seconds=composed.self_destruct_seconds,
+                )
+                self._notify(sent.warning or "Reply queued for delivery.", error=bool(sent.warning))
+            else:
+                await send_note(self.session, self.case_id, composed.text)
+                self._notify("Note added.")
+        except ConsoleError as exc:
+            self._notify(str(exc), error=True)
+            return
+        self.load()
+
+    # -- export, assign, close ----------------------------------------------------------------
+
+    def action_export(self) -> None:
+        refs = [ref for item in self.items for ref in item.attachments]
+        if not refs:
+            self._notify("No attachments in the loaded messages (o loads older ones).")
+            return
+        self.app.push_screen(ExportScreen(refs, Path.cwd()), callback=self._export)
+
+    def _export(self, choice: tuple[AttachmentRef, Path] | None) -> None:
+        if choice is not None:
+            self._export_worker(*choice)
+
+    @work(group="export")
+    async def _export_worker(self, ref: AttachmentRef, folder: Path) -> None:
+        try:
+            exported = await export_ref(self.session, self.case_id, ref, folder)
+        except ConsoleError as exc:
+            self._notify(str(exc), error=True)
+            return
+        self._notify(f"Saved to {exported.path} (not opened).")
+
+    def action_assign(self) -> None:
+        candidates = sorted(
+            name
+            for name in self.session.workspace.trust.handlers
+            if name != self.session.name and name not in self.assigned
+        )
+        self.app.push_screen(AssignScreen(candidates), callback=self._assign)
+
+    def _assign(self, choice: tuple[str, bool] | None) -> None:
+        if choice is not None:
+            self._assign_worker(*choice)
+
+    @work(group="assign")
+    async def _assign_worker(self, handler: str, hand_over: bool) -> None:
+        self._notify(f"Re-wrapping the case for {handler}…")
+        try:
+            done = await assign(self.session, self.case_id, handler, hand_over=hand_over)
+        except ConsoleError as exc:
+            self._notify(str(exc), error=True)
+            return
+        what = "Handed over to" if done.handed_over else "Assigned to"
+        self._notify(f"{what} {done.handler}: {done.rewrapped} message(s) re-wrapped.")
+        if done.handed_over:
+            self.dismiss(None)
+        else:
+            self.load()
+
+    @work(group="status")
+    async def action_close_or_reopen(self) -> None:
+        if self.case is None:
+            return
+        closed = self.case.status is CaseStatus.CLOSED
+        target = CaseStatus.OPEN if closed else CaseStatus.CLOSED
+        try:
+            await set_status(self.session, self.case_id, target)
+        except ConsoleError as exc:
+            self._notify(str(exc), error=True)
+            return
+        self._notify("Case reopened." if closed else "Case closed.")
+        self.case = self.case.model_copy(update={"status": target})
+        self._show_header()

@@ -1,0 +1,122 @@
+"""Small dialogs of the case view: assign a colleague, export an attachment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, Checkbox, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from bot.payload import AttachmentRef
+
+from ..untrusted import as_text
+from .render import attachment_label
+
+__all__ = ["AssignScreen", "ExportScreen"]
+
+
+class AssignScreen(ModalScreen[tuple[str, bool] | None]):
+    """Pick a colleague; optionally hand the case over (and lose access to it)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, candidates: list[str]) -> None:
+        super().__init__()
+        self.candidates = candidates
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="assign-box", classes="dialog"):
+            yield Static(Text("Assign the case to a colleague", style="bold"))
+            names = ", ".join(self.candidates) or "(no other active handler)"
+            yield Static(as_text(f"Handlers: {names}", single_line=True))
+            yield Input(
+                placeholder="Handler name",
+                id="handler",
+                suggester=SuggestFromList(self.candidates, case_sensitive=True),
+            )
+            yield Checkbox("Hand over: remove my own access to this case", id="hand-over")
+            yield Static(Text(""), id="assign-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Assign", id="ok", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#handler", Input).focus()
+
+    def _submit(self) -> None:
+        name = self.query_one("#handler", Input).value.strip()
+        if not name:
+            self.query_one("#assign-error", Static).update(Text("Type a handler name."))
+            return
+        self.dismiss((name, self.query_one("#hand-over", Checkbox).value))
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ExportScreen(ModalScreen[tuple[AttachmentRef, Path] | None]):
+    """Pick an attachment and a folder; the file is written there, never opened."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, refs: list[AttachmentRef], folder: Path) -> None:
+        super().__init__()
+        self.refs = refs
+        self.folder = folder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-box", classes="dialog"):
+            yield Static(Text("Export an attachment (it will not be opened)", style="bold"))
+            yield OptionList(
+                *(Option(attachment_label(ref), id=str(i)) for i, ref in enumerate(self.refs)),
+                id="attachments",
+            )
+            yield Input(value=str(self.folder), placeholder="Folder", id="folder")
+            yield Static(Text(""), id="export-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Export", id="ok", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        options = self.query_one("#attachments", OptionList)
+        options.highlighted = 0
+        options.focus()
+
+    def _submit(self) -> None:
+        index = self.query_one("#attachments", OptionList).highlighted
+        folder = self.query_one("#folder", Input).value.strip()
+        if index is None or not folder:
+            self.query_one("#export-error", Static).update(Text("Pick a file and a folder."))
+            return
+        self.dismiss((self.refs[index], Path(folder).expanduser()))
+
+    def on_option_list_option_selected(self, _event: OptionList.OptionSelected) -> None:
+        self.query_one("#folder", Input).focus()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

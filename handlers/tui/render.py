@@ -1,0 +1,160 @@
+"""Rich ``Text`` for the console's screens. Every value from a source or the store goes
+through handlers.untrusted (``as_text``/``render_untrusted``); labels are our own words.
+
+Nothing here returns a ``str`` for Textual to render: a ``str`` would be parsed as
+markup, a ``Text`` never is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+
+from rich.text import Text
+
+from bot.payload import AttachmentRef, IntakeAnswer
+from store import Case
+
+from ..cases import CaseSummary
+from ..compose import format_duration
+from ..thread import ThreadItem
+from ..untrusted import as_text, render_untrusted
+
+__all__ = [
+    "attachment_label",
+    "case_cells",
+    "case_header",
+    "human_size",
+    "intake_text",
+    "item_text",
+    "origin_text",
+]
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"  # pragma: no cover
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "time unknown"
+
+
+def origin_text(origin: Mapping[str, object]) -> str:
+    """Where a forwarded message says it came from, as one line (still untrusted)."""
+    parts: list[str] = []
+    for key in ("sender_name", "sender_user_name", "chat_title", "author_signature"):
+        if origin.get(key):
+            parts.append(str(origin[key]))
+    if origin.get("chat_username"):
+        parts.append(f"@{origin['chat_username']}")
+    kind = origin.get("type")
+    date = origin.get("date")
+    if isinstance(date, int) and not isinstance(date, bool):
+        with contextlib.suppress(OverflowError, OSError, ValueError):
+            parts.append(datetime.fromtimestamp(date, UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    known = {"type", "date", "sender_name", "sender_user_name", "chat_title"}
+    known |= {"chat_username", "author_signature", "message_id"}
+    parts += [f"{k}={v}" for k, v in origin.items() if k not in known]
+    summary = " · ".join(parts) or "unknown origin"
+    return f"{summary} ({kind})" if kind else summary
+
+
+def attachment_label(ref: AttachmentRef) -> Text:
+    label = Text(end="")
+    label.append_text(as_text(ref.name or "(no name)", single_line=True, style="bold"))
+    label.append(" · ")
+    label.append_text(as_text(ref.mime, single_line=True))
+    label.append(f" · {human_size(ref.size)} · id {ref.id}", style="dim")
+    return label
+
+
+def item_text(item: ThreadItem) -> Text:
+    """One message of the thread."""
+    if not item.readable:
+        return Text(
+            f"⚠ Message #{item.seq} ({item.direction.value}) could not be verified or "
+            "decrypted: it may have been altered, or it was not sealed for you. Not shown.",
+            style="bold red",
+        )
+    out = Text(overflow="fold", end="")
+    if item.direction.value == "in":
+        out.append("▶ Source", style="bold cyan")
+    else:
+        label = "◀ Reply by " if item.direction.value == "out" else "✎ Note by "
+        out.append(label, style="bold green" if item.direction.value == "out" else "bold yellow")
+        out.append_text(as_text(item.author or "an unknown handler", single_line=True))
+    out.append(f"  {_when(item.created)}", style="dim")
+    details = []
+    if item.kind not in ("text", "note"):
+        details.append(item.kind)
+    if item.edit:
+        details.append("edit of an earlier message")
+    if item.edited_later:
+        details.append("edited later")
+    if item.self_destruct_seconds:
+        details.append(f"self-destructs after {format_duration(item.self_destruct_seconds)}")
+    if item.delivery:
+        details.append(item.delivery)
+    if details:
+        out.append("  [", style="dim")
+        out.append_text(as_text(", ".join(details), single_line=True, style="dim"))
+        out.append("]", style="dim")
+    if item.forward_origin is not None:
+        out.append("\nForwarded from: ", style="italic")
+        out.append_text(as_text(origin_text(item.forward_origin), single_line=True))
+    if item.text:
+        out.append("\n")
+        out.append_text(as_text(item.text))
+    for ref in item.attachments:
+        out.append("\n📎 ")
+        out.append_text(attachment_label(ref))
+    if item.answers:
+        out.append(f"\nAnswered {len(item.answers)} intake question(s): see Intake above.")
+    return out
+
+
+def intake_text(answers: Iterable[IntakeAnswer], *, title: str = "Intake") -> Text:
+    out = Text(f"{title}:", style="bold", end="")
+    for answer in answers:
+        out.append("\n  ")
+        out.append_text(as_text(answer.question, single_line=True, style="bold"))
+        out.append(": ")
+        if answer.skipped:
+            out.append("(skipped)", style="dim")
+        else:
+            out.append_text(as_text(answer.choice or answer.answer))
+    return out
+
+
+def case_header(case: Case, assigned: Iterable[str], *, older: bool) -> Text:
+    out = Text(end="")
+    out.append("Case ", style="bold")
+    out.append_text(as_text(case.case_id, single_line=True, style="bold"))
+    out.append(f" · {case.status.value} · language {render_untrusted(case.language)}")
+    out.append(" · assigned: ")
+    out.append_text(as_text(", ".join(assigned), single_line=True))
+    if case.flags:
+        out.append(" · ")
+        out.append(", ".join(sorted(f.value for f in case.flags)), style="bold red")
+    if older:
+        out.append("\nOlder messages exist: press o to load them.", style="dim")
+    return out
+
+
+def case_cells(item: CaseSummary) -> tuple[Text, ...]:
+    unread = Text(str(item.unread), style="bold" if item.unread else "dim", justify="right")
+    flags = ", ".join(item.flag_names())
+    return (
+        as_text(item.case_id, single_line=True),
+        Text(item.status.value),
+        unread,
+        Text(item.last_activity.isoformat()),
+        Text(flags, style="bold" if flags else ""),
+        as_text(", ".join(item.assigned), single_line=True),
+    )

@@ -1,0 +1,228 @@
+"""A relay set up the way `writein init` does, handlers enrolled, cases sealed as the relay seals.
+
+``world`` gives a data directory with a store, the organisation and relay keys, and three
+enrolled handlers (alice, bob, carol) with key files; ``world.case(...)`` and
+``world.incoming(...)`` create cases and seal source messages exactly like the relay:
+direction IN, a ``SourceMessage`` body, signed by the relay's signing key, wrapped for
+every handler assigned to the case, attachments' chunks stored under the message.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+import store
+from bot.admin import enrol_handler
+from bot.config import Config, load_config
+from bot.keyring import RelayKeyRing, RelayKeys
+from bot.payload import AttachmentRef, IntakeAnswer, SourceMessage, encode_body
+from bot.setup import ORG_KEY_KIND, Layout, initialise
+from crypto import (
+    Argon2Params,
+    Direction,
+    SigningKeyPair,
+    seal,
+    seal_chunks,
+    unverified_header,
+)
+from handlers.identity import HandlerIdentity, read_identity, write_identity
+from handlers.session import Session, Workspace, open_workspace, start_session
+from store import Store, open_store
+from store.keyfiles import read_secret_file
+
+INSECURE = Argon2Params.insecure_for_tests()
+ADMIN_PASSPHRASE = b"admin passphrase for the tests"
+RELAY_PASSPHRASE = b"relay passphrase for the tests"
+HANDLERS = ("alice", "bob", "carol")
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+CREATED = int(NOW.timestamp())
+
+CASE_A = "7K3M-QX9B-2HD4"  # alice only
+CASE_B = "8PQR-4T5V-6WXY"  # alice and bob
+CASE_C = "9ABC-DEFG-HJKM"  # bob only
+
+
+def passphrase_of(name: str) -> bytes:
+    return f"{name} has a long passphrase 42".encode()
+
+
+@dataclass
+class World:
+    root: Path
+    config_path: Path
+    config: Config
+    layout: Layout
+    org: SigningKeyPair
+    relay: RelayKeys
+    store: Store
+    identities: dict[str, HandlerIdentity]
+    key_files: dict[str, Path]
+    _workspaces: list[Workspace] = field(default_factory=list)
+
+    async def case(
+        self, case_id: str, handlers: Sequence[str], *, language: str = "en"
+    ) -> store.Case:
+        created = await self.store.create_case(case_id, language=language, now=NOW)
+        for name in handlers:
+            await self.store.assign_handler(case_id, name)
+        return created
+
+    async def incoming(
+        self,
+        case_id: str,
+        text: str = "",
+        *,
+        kind: str = "text",
+        created: int = CREATED,
+        attachments: Sequence[tuple[str, str, bytes]] = (),
+        answers: Sequence[IntakeAnswer] = (),
+        ref: int | None = None,
+        edit: bool = False,
+        forward_origin: dict[str, object] | None = None,
+    ) -> bytes:
+        """Seal a source message as the relay does; returns its message id."""
+        # Attachment ids from the content, so screens are the same on every run.
+        sealed = [
+            seal_chunks(data, attachment_id=hashlib.sha256(name.encode() + data).digest()[:16])
+            for name, _, data in attachments
+        ]
+        refs = tuple(
+            AttachmentRef(
+                id=s.attachment_id.hex(),
+                name=name,
+                mime=mime,
+                size=s.size,
+                chunks=len(s.chunks),
+                key=base64.b64encode(s.key).decode(),
+                sha256=s.sha256.hex(),
+            )
+            for (name, mime, _), s in zip(attachments, sealed, strict=True)
+        )
+        body = SourceMessage(
+            kind=kind,
+            text=text,
+            attachments=refs,
+            answers=tuple(answers),
+            ref=ref,
+            edit=edit,
+            forward_origin=forward_origin,
+        )
+        async with self.store.transaction() as tx:
+            names = await tx.list_case_handlers(case_id)
+            envelope = seal(
+                encode_body(body),
+                case_id=case_id,
+                direction=Direction.IN,
+                recipients=[self.identities[n].encryption.public for n in names],
+                signer=self.relay.signing,
+                created=created,
+            )
+            message_id = unverified_header(envelope.core).message_id
+            await tx.add_envelope(
+                message_id,
+                case_id,
+                store.Direction.IN,
+                envelope.core,
+                dict(envelope.wraps),
+                now=NOW,
+            )
+            for s in sealed:
+                for index, chunk in enumerate(s.chunks):
+                    await tx.add_attachment_chunk(s.attachment_id, message_id, index, chunk)
+        return message_id
+
+    async def workspace(self) -> Workspace:
+        ws = await open_workspace(self.config)
+        self._workspaces.append(ws)
+        return ws
+
+    async def session(self, name: str) -> Session:
+        identity = read_identity(self.key_files[name], passphrase_of(name))
+        return start_session(await self.workspace(), identity)
+
+    def env(self, name: str) -> dict[str, str]:
+        return {"WRITEIN_PASSPHRASE": passphrase_of(name).decode()}
+
+    async def close(self) -> None:
+        for ws in self._workspaces:
+            await ws.close()
+        await self.store.close()
+
+
+def write_config(root: Path, fingerprint: str, *, key_file: str = "alice.key") -> Path:
+    path = root / "writein.toml"
+    path.write_text(
+        f'[paths]\ndata_dir = "data"\n\n[trust]\norg_fingerprint = "{fingerprint}"\n\n'
+        f'[console]\nkey_file = "{key_file}"\nlock_after_minutes = 10\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+async def make_world(root: Path) -> World:
+    base = Config(base_dir=root)
+    result = await initialise(
+        base, admin_passphrase=ADMIN_PASSPHRASE, relay_passphrase=RELAY_PASSPHRASE, argon2=INSECURE
+    )
+    config_path = write_config(root, result.org_fingerprint)
+    config = load_config(config_path)
+    layout = result.layout
+    org = SigningKeyPair.from_seed(
+        read_secret_file(layout.org_key, ADMIN_PASSPHRASE, kind=ORG_KEY_KIND)
+    )
+    relay = RelayKeyRing.load(layout.relay_key, RELAY_PASSPHRASE).current
+    db = await open_store(config.store_url)
+    identities: dict[str, HandlerIdentity] = {}
+    key_files: dict[str, Path] = {}
+    for name in HANDLERS:
+        identity = HandlerIdentity.generate(name)
+        path = root / f"{name}.key"
+        write_identity(path, identity, passphrase_of(name), argon2=INSECURE)
+        await enrol_handler(
+            db, org, name, identity.encryption.public, identity.signing.public, now=CREATED
+        )
+        identities[name] = identity
+        key_files[name] = path
+    return World(root, config_path, config, layout, org, relay, db, identities, key_files)
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    w = await make_world(tmp_path)
+    try:
+        yield w
+    finally:
+        await w.close()
+
+
+@pytest.fixture
+async def cases(world: World) -> World:
+    """Three cases with a few messages each (see CASE_A/B/C)."""
+    await world.case(CASE_A, ["alice"])
+    await world.case(CASE_B, ["alice", "bob"], language="ru")
+    await world.case(CASE_C, ["bob"])
+    await world.incoming(
+        CASE_A,
+        kind="intake",
+        answers=(
+            IntakeAnswer(question="relation", answer="", choice="employee"),
+            IntakeAnswer(question="topic", answer="Procurement fraud at the ministry"),
+        ),
+    )
+    await world.incoming(CASE_A, "Hello, I have documents about the tender.", ref=10)
+    await world.incoming(CASE_B, "Second case, first message", ref=1)
+    await world.incoming(CASE_C, "Bob's own case", ref=1)
+    return world
+
+
+@pytest.fixture(autouse=True)
+def _no_passphrase_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WRITEIN_PASSPHRASE", raising=False)
+    monkeypatch.delenv("WRITEIN_CONFIG", raising=False)
