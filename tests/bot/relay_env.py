@@ -10,6 +10,7 @@ from telegram import Bot
 from bot.admin import enrol_handler
 from bot.config import Config, parse_config
 from bot.keyring import RelayKeyRing
+from bot.payload import Reply, SourceMessage, decode_body, encode_body
 from bot.phrase import Argon2Params as PhraseParams
 from bot.relay import Relay
 from bot.setup import ORG_KEY_KIND, Layout, initialise
@@ -23,7 +24,6 @@ from crypto import (
     seal,
     unverified_header,
 )
-from bot.payload import Reply, SourceMessage, decode_body, encode_body
 from store import Direction as StoreDirection
 from store import Store, open_store
 from store.keyfiles import read_secret_file
@@ -94,7 +94,9 @@ class RelayEnv:
         handler_wraps = {k: v for k, v in envelope.wraps.items() if k != relay_id}
         message_id = unverified_header(envelope.core).message_id
         async with self.store.transaction() as tx:
-            await tx.add_envelope(message_id, case_id, StoreDirection.OUT, envelope.core, handler_wraps)
+            await tx.add_envelope(
+                message_id, case_id, StoreDirection.OUT, envelope.core, handler_wraps
+            )
             outbox = Envelope(envelope.core, {relay_id: envelope.wraps[relay_id]})
             await tx.enqueue_outbox(case_id, outbox.to_bytes(), message_id=message_id)
 
@@ -140,7 +142,9 @@ async def make_env(tmp: Path, sim: TelegramSimulator, **relay: object) -> RelayE
     handlers = []
     for name in ("alice", "bob"):
         keys = HandlerKeys(name, EncryptionKeyPair.generate(), SigningKeyPair.generate())
-        await enrol_handler(store, org, name, keys.enc.public, keys.sign.public, default_intake=name == "alice")
+        await enrol_handler(
+            store, org, name, keys.enc.public, keys.sign.public, default_intake=name == "alice"
+        )
         handlers.append(keys)
     ring = RelayKeyRing.load(layout.relay_key, RELAY_PASS)
     bot = Bot(sim.token, base_url=sim.base_url, base_file_url=sim.base_file_url)

@@ -29,7 +29,9 @@ async def env(tmp_path, sim):
 def plain(html: str) -> str:
     import re
 
-    return re.sub(r"<[^>]+>", "", html).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return (
+        re.sub(r"<[^>]+>", "", html).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    )
 
 
 async def onboard(env: RelayEnv, sim: TelegramSimulator, language: str):
@@ -43,7 +45,9 @@ async def onboard(env: RelayEnv, sim: TelegramSimulator, language: str):
     t = catalog(language)
     consent = user.last_bot_message()
     assert consent.text == plain(t.gettext("consent.question"))
-    assert any(plain(t.gettext("briefing.body"))[:40] in (m.text or "") for m in user.bot_messages())
+    assert any(
+        plain(t.gettext("briefing.body"))[:40] in (m.text or "") for m in user.bot_messages()
+    )
     await user.press_button(consent.message_id, "consent:yes")
     await env.pump()
     question = user.last_bot_message()
