@@ -18,10 +18,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest -q -p no:cacheprovider --cov=crypto --cov-report=term --cov-fail-under=0
+	$(BIN)/pytest -q -p no:cacheprovider -rs --cov=crypto --cov-report=term --cov-fail-under=95
 
-demo: $(STAMP)
-	$(BIN)/writein demo
+demo:
+	@echo "make demo: not yet. The scripted walkthrough (simulator, relay, console) is the"
+	@echo "demo issue; until then, 'make test' runs the same story end to end."
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_crypto.py
