@@ -14,6 +14,7 @@ from bot.run import ENV_RELAY_PASSPHRASE, TokenError, run_relay
 from bot.setup import SetupError, initialise
 from bot.trust import TrustError
 from crypto import CryptoError
+from handlers.cli import register as register_console
 from store import StoreError
 from store.keyfiles import KeyFileError
 
@@ -87,12 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("sim_args", nargs=argparse.REMAINDER, help="options for the simulator")
     p.set_defaults(func=_cmd_sim)
-    try:
-        from handlers.cli import register  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # the console is an optional room of the same distribution
-        pass
-    else:
-        register(sub)
+    register_console(sub)
     return parser
 
 
