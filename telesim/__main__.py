@@ -38,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not check the simulator's own answers against api.json",
     )
     parser.add_argument(
+        "--no-control-api",
+        action="store_true",
+        help="do not serve the JSON control API under /_sim/",
+    )
+    parser.add_argument(
         "--allow-remote-webhooks",
         action="store_true",
         help="deliver webhooks to non-loopback hosts too",
@@ -63,6 +68,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         seed=args.seed,
         strict=not args.no_strict,
         allow_remote_webhooks=args.allow_remote_webhooks,
+        control_api=not args.no_control_api,
     )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

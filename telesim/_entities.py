@@ -22,7 +22,7 @@ class EntityParseError(Exception):
 
 def u16len(text: str) -> int:
     """Length of ``text`` in UTF-16 code units."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text.encode("utf-16-le")) // 2
 
 
 def byte_offset(text: str, index: int) -> int:

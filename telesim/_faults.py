@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from telesim._errors import ApiError
@@ -93,8 +93,9 @@ class Fault:
 class Faults:
     """The simulator's fault rules, tried in the order they were added."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, known_methods: Iterable[str] = ()) -> None:
         self._rng = random.Random(seed)  # noqa: S311 - seeded simulation, not crypto
+        self._known = frozenset(m.lower() for m in known_methods)
         self._faults: list[Fault] = []
         self._next_id = 1
 
@@ -130,6 +131,9 @@ class Faults:
             methods = frozenset({method.lower()})
         else:
             methods = frozenset(m.lower() for m in method)
+        unknown = sorted(methods - self._known) if methods and self._known else []
+        if unknown:
+            raise ValueError(f"not Bot API methods: {', '.join(unknown)}")
         rule = FaultRule(
             methods=methods,
             chat_id=None if chat_id is None else str(chat_id),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from telesim._entities import Entity, EntityParseError, byte_offset, sort_entities, u16len
 
@@ -27,6 +27,7 @@ _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _CHAR_REF = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|lt|gt|amp|quot);")
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_-]*")
 _SPACES = " \t\r\n"
+_SPECIAL = re.compile(r"[<&]")
 
 
 @dataclass
@@ -36,7 +37,6 @@ class _Open:
     start: int  # UTF-16 offset in the output
     at: int  # index in the input, for error messages
     language: str = ""
-    children: list[str] = field(default_factory=list)
 
 
 def parse_html(text: str) -> tuple[str, list[Entity]]:
@@ -56,9 +56,11 @@ def parse_html(text: str) -> tuple[str, list[Entity]]:
             i = match.end() if match else i + 1
             continue
         if ch != "<":
-            out.append(ch)
-            size += u16len(ch)
-            i += 1
+            special = _SPECIAL.search(text, i)
+            end = special.start() if special else n
+            out.append(text[i:end])
+            size += u16len(text[i:end])
+            i = end
             continue
         begin = i
         i += 1

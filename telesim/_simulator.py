@@ -76,7 +76,7 @@ class TelegramSimulator:
             strict=strict,
             allow_remote_webhooks=allow_remote_webhooks,
         )
-        self.faults = Faults(seed)
+        self.faults = Faults(seed, self.world.spec.methods)
         self._dispatcher = Dispatcher(self.world, self.faults, strict=strict)
         self._requested_port = port
         self._control_api = control_api
@@ -90,8 +90,8 @@ class TelegramSimulator:
 
     async def start(self) -> None:
         """Bind (port 0: a free one) and start serving."""
-        if self._runner is not None:
-            raise RuntimeError("the simulator is already running")
+        if self._runner is not None or self.world.updates.closed:
+            raise RuntimeError("a simulator runs once; create a new one")
         app = web.Application(client_max_size=UPLOAD_LIMIT + 1024 * 1024)
         add_bot_api_routes(app, self._dispatcher)
         if self._control_api:

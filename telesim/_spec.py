@@ -63,6 +63,10 @@ class TypeSpec:
     # For members of a union: the field that names the member and its value.
     discriminator: tuple[str, str] | None
 
+    @property
+    def required(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields.values() if f.required)
+
 
 @dataclass(frozen=True, slots=True)
 class MethodSpec:
@@ -100,6 +104,7 @@ class Spec:
                 discriminator=None,
             )
         self._find_discriminators()
+        self._required = {name: spec.required for name, spec in self.types.items()}
         self.methods: dict[str, MethodSpec] = {
             name: MethodSpec(
                 name=name,
@@ -144,6 +149,8 @@ class Spec:
     def check(self, value: Any, types: Iterable[TypeRef | str], path: str = "result") -> list[str]:
         """Problems that make ``value`` not an instance of any of ``types`` (empty: fine)."""
         refs = [TypeRef.parse(t) if isinstance(t, str) else t for t in types]
+        if any(self._valid(value, ref) for ref in refs):
+            return []  # the fast path; the slow one below explains what is wrong
         best: list[str] | None = None
         for ref in refs:
             problems: list[str] = []
@@ -153,6 +160,40 @@ class Spec:
             if best is None or len(problems) < len(best):
                 best = problems
         return best or [f"{path}: no type to check against"]
+
+    def _valid(self, value: Any, ref: TypeRef) -> bool:
+        if ref.depth:
+            if not isinstance(value, list):
+                return False
+            inner = TypeRef(ref.name, ref.depth - 1)
+            return all(self._valid(item, inner) for item in value)
+        name = ref.name
+        if name in PRIMITIVES:
+            return _is_primitive(value, name)
+        spec = self.types.get(name)
+        if spec is None:
+            return False
+        if spec.subtypes:
+            member = self._member(value, spec)
+            candidates = [member] if member is not None else spec.subtypes
+            return any(self._valid(value, TypeRef.parse(c)) for c in candidates)
+        if not isinstance(value, dict) or not self._required[name] <= value.keys():
+            return False
+        fields = spec.fields
+        for key, item in value.items():
+            field = fields.get(key)
+            if field is None:
+                return False
+            types = field.types
+            if len(types) == 1:
+                if not self._valid(item, types[0]):
+                    return False
+            elif not any(self._valid(item, t) for t in types):
+                return False
+        if spec.discriminator is not None:
+            key, expected = spec.discriminator
+            return bool(value.get(key) == expected)
+        return True
 
     def _check(self, value: Any, ref: TypeRef, path: str, out: list[str]) -> None:
         if ref.depth:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -74,6 +75,14 @@ class UpdateQueue:
         self._expire()
         return list(self._pending)
 
+    def __len__(self) -> int:
+        self._expire()
+        return len(self._pending)
+
+    def first(self) -> PendingUpdate | None:
+        self._expire()
+        return self._pending[0] if self._pending else None
+
     def confirm(self, offset: int) -> None:
         """Forget updates with ``update_id < offset``; a negative offset keeps the last -offset."""
         if offset < 0:
@@ -104,7 +113,7 @@ class UpdateQueue:
         while True:
             self._expire()
             if self._pending or self._closed:
-                return list(self._pending)[:limit]
+                return list(itertools.islice(self._pending, limit))
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return []

@@ -378,8 +378,13 @@ class SimUser:
         floor = self._last_sent if after is None else after
 
         def found() -> ChatMessage | None:
-            for message in self._chat.messages.values():
-                if message.from_bot and message.message_id > floor:
+            newer = []
+            for message in reversed(self._chat.messages.values()):
+                if message.message_id <= floor:
+                    break
+                newer.append(message)
+            for message in reversed(newer):
+                if message.from_bot:
                     view = message_view(self._world, message)
                     if where is None or where(view):
                         return view

@@ -44,11 +44,10 @@ class WebhookDelivery:
         retry = self._first_retry
         while not self._world.updates.closed:
             hook = self._world.webhook
-            pending = self._world.updates.pending
-            if hook is None or not pending:
+            update = self._world.updates.first() if hook is not None else None
+            if hook is None or update is None:
                 await self._world.changed(0.5)
                 continue
-            update = pending[0]
             error = await self._post(hook, update)
             if self._world.webhook is not hook:
                 continue  # the webhook changed while we were delivering

@@ -91,7 +91,7 @@ async def get_webhook_info(world: World, p: Params) -> Any:
     info: dict[str, Any] = {
         "url": hook.url if hook else "",
         "has_custom_certificate": False,
-        "pending_update_count": len(world.updates.pending),
+        "pending_update_count": len(world.updates),
     }
     if hook is not None:
         info["ip_address"] = "127.0.0.1"

@@ -114,7 +114,13 @@ async def test_times_and_removal(sim: TelegramSimulator, bot: Bot, olena: SimUse
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{}, {"error": 200}, {"error": 500, "probability": 2.0}, {"error": 500, "times": 0}],
+    [
+        {},
+        {"error": 200},
+        {"error": 500, "probability": 2.0},
+        {"error": 500, "times": 0},
+        {"error": 500, "method": "sendMesage"},
+    ],
 )
 def test_invalid_faults(sim: TelegramSimulator, kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):

@@ -51,14 +51,19 @@ async def test_standalone_process_serves_and_stops_cleanly() -> None:
     assert code == 0
 
 
-async def test_serve_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_serve_in_process_without_control_api(capsys: pytest.CaptureFixture[str]) -> None:
     stop = asyncio.Event()
-    args = build_parser().parse_args(["--port", "0", "--token", "1:A"])
+    args = build_parser().parse_args(["--port", "0", "--token", "1:A", "--no-control-api"])
     task = asyncio.create_task(serve(args, stop))
-    for _ in range(100):
+    out = ""
+    for _ in range(200):
         await asyncio.sleep(0.01)
-        if "token=1:A" in capsys.readouterr().out:
+        out += capsys.readouterr().out
+        if "token=1:A" in out:
             break
+    control = next(line for line in out.splitlines() if line.startswith("control_url="))
+    async with aiohttp.ClientSession() as http, http.get(control.split("=", 1)[1]) as r:
+        assert r.status == 404
     stop.set()
     assert await task == 0
 

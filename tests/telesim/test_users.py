@@ -143,9 +143,16 @@ def test_tokens_are_checked() -> None:
         _ = sim.base_url
 
 
-async def test_visible_messages_show_both_sides(
-    sim: TelegramSimulator, olena_bot: None = None
-) -> None:
+async def test_a_simulator_runs_once() -> None:
+    sim = TelegramSimulator(token=TOKEN)
+    async with sim:
+        with pytest.raises(RuntimeError):
+            await sim.start()
+    with pytest.raises(RuntimeError):
+        await sim.start()
+
+
+async def test_visible_messages_show_both_sides(sim: TelegramSimulator) -> None:
     olena: SimUser = sim.add_user(first_name="Olena")
     await olena.send_text("/start")
     assert [m.from_bot for m in olena.visible_messages()] == [False]
