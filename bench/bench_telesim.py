@@ -5,7 +5,8 @@
 Prints:
 * the simulator's own cost per call: ``sendMessage`` dispatched in-process (parse,
   check against api.json, handle, check the answer, log), with and without the
-  strict answer checks; then over loopback HTTP with a keep-alive client;
+  strict answer checks; then over loopback HTTP with a keep-alive client, next to
+  a bare aiohttp server answering the same request (what HTTP alone costs);
 * updates per second a bare python-telegram-bot echo bot (no writein code) handles
   through it: a backlog of text messages, drained by polling, each answered with
   ``reply_text``. Once with the simulator in the bot's own event loop (as the tests
@@ -23,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
+from aiohttp import web
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
@@ -73,6 +75,32 @@ async def http_cost(calls: int, concurrency: int) -> tuple[float, float]:
         start = time.perf_counter()
         await asyncio.gather(*(gated(i) for i in range(calls)))
         return latency, calls / (time.perf_counter() - start)
+
+
+async def http_floor(calls: int) -> float:
+    """Per-call latency of a bare aiohttp server and client: what HTTP alone costs."""
+
+    async def answer(request: web.Request) -> web.Response:
+        await request.post()
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_post("/", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def one(_: int) -> None:
+                async with http.post(url, data={"chat_id": "1", "text": "hello"}) as response:
+                    await response.read()
+
+            await timed(200, one)
+            return await timed(calls, one)
+    finally:
+        await runner.cleanup()
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -164,7 +192,9 @@ async def main(argv: list[str] | None = None) -> None:
     lenient = await dispatch_cost(args.calls, strict=False)
     print(f"  dispatch sendMessage, strict (in-process): {strict * 1e6:8.0f} µs/call")
     print(f"  dispatch sendMessage, no answer checks:    {lenient * 1e6:8.0f} µs/call")
+    floor = await http_floor(args.calls)
     latency, throughput = await http_cost(args.calls, concurrency=16)
+    print(f"  HTTP round trip, bare aiohttp (the floor):  {floor * 1e6:8.0f} µs/call")
     print(f"  HTTP sendMessage, one at a time:            {latency * 1e6:8.0f} µs/call")
     print(f"  HTTP sendMessage, 16 in flight:             {throughput:8.0f} calls/s")
     for concurrent in (False, True):

@@ -45,7 +45,12 @@ def photo_sizes(data: bytes) -> list[Size]:
             ):
                 raise ImageError("PHOTO_INVALID_DIMENSIONS")
             rgb = img.convert("RGB")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,  # an exception when warnings are errors
+    ) as exc:
         raise ImageError("IMAGE_PROCESS_FAILED") from exc
     sizes: list[Size] = []
     for box in _BOXES:

@@ -116,6 +116,27 @@ def file_json(stored: StoredFile) -> dict[str, Any]:
     return data
 
 
+def origin_of(world: World, message: MessageRecord) -> dict[str, Any]:
+    """The ``forward_origin`` a forward of ``message`` carries."""
+    if "forward_origin" in message.content:
+        origin: dict[str, Any] = message.content["forward_origin"]
+        return origin
+    if message.from_bot:
+        return {"type": "user", "date": message.date, "sender_user": bot_json(world.bot)}
+    user = world.users[message.sender_id]
+    if user.hide_forwards:
+        name = " ".join(filter(None, (user.first_name, user.last_name)))
+        return {"type": "hidden_user", "date": message.date, "sender_user_name": name}
+    return {"type": "user", "date": message.date, "sender_user": user_json(user)}
+
+
+def media_content(kind: str, files: list[StoredFile]) -> dict[str, Any]:
+    """The message field for ``files`` (``photo`` is a list of sizes)."""
+    if kind == "photo":
+        return {"photo": [file_json(f) for f in files]}
+    return {kind: file_json(files[0])}
+
+
 def message_view(world: World, message: MessageRecord) -> ChatMessage:
     """What the user sees of ``message``."""
     raw = message_json(world, message)

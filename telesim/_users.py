@@ -11,14 +11,15 @@ from telesim._entities import Entity, EntityParseError
 from telesim._errors import UserActionError
 from telesim._files import StoredFile
 from telesim._images import ImageError
-from telesim._methods._common import CAPTION_LIMIT, TEXT_LIMIT, media_content
-from telesim._methods._messages import origin_of
+from telesim._methods._common import CAPTION_LIMIT, TEXT_LIMIT
 from telesim._render import (
     bot_json,
     chat_instance,
     chat_json,
+    media_content,
     message_json,
     message_view,
+    origin_of,
     user_json,
 )
 from telesim._state import CallbackQueryRecord, ChatRecord, MessageRecord, UserRecord, World

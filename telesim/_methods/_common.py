@@ -9,7 +9,6 @@ from telesim._errors import bad_request
 from telesim._files import StoredFile
 from telesim._images import ImageError
 from telesim._params import Params, Upload
-from telesim._render import file_json
 from telesim._state import ChatRecord, World
 from telesim._text import format_text
 
@@ -187,10 +186,3 @@ def store_upload(world: World, upload: Upload, kind: str, p: Params | None) -> l
             duration=p.opt_int("duration") if p else None,
         )
     ]
-
-
-def media_content(kind: str, files: list[StoredFile]) -> dict[str, Any]:
-    """The message field for ``files`` (``photo`` is a list of sizes)."""
-    if kind == "photo":
-        return {"photo": [file_json(f) for f in files]}
-    return {kind: file_json(files[0])}

@@ -9,14 +9,13 @@ from telesim._methods._common import (
     caption_content,
     caption_of,
     input_files,
-    media_content,
     reply_markup,
     reply_to,
     resolve_file,
 )
 from telesim._methods._registry import MethodGroup
 from telesim._params import Params
-from telesim._render import message_json
+from telesim._render import media_content, message_json
 from telesim._state import World
 
 group = MethodGroup()

@@ -9,7 +9,7 @@ from telesim._errors import bad_request
 from telesim._methods._common import caption_content, reply_markup, reply_to, text_content
 from telesim._methods._registry import MethodGroup
 from telesim._params import Params
-from telesim._render import bot_json, message_json, user_json
+from telesim._render import message_json, origin_of
 from telesim._state import MessageRecord, World
 
 group = MethodGroup()
@@ -48,20 +48,6 @@ def _source(world: World, p: Params, missing: str) -> MessageRecord:
     if message.protect_content:
         raise bad_request("message has protected content and can't be forwarded")
     return message
-
-
-def origin_of(world: World, message: MessageRecord) -> dict[str, Any]:
-    """The ``forward_origin`` a forward of ``message`` carries."""
-    if "forward_origin" in message.content:
-        origin: dict[str, Any] = message.content["forward_origin"]
-        return origin
-    if message.from_bot:
-        return {"type": "user", "date": message.date, "sender_user": bot_json(world.bot)}
-    user = world.users[message.sender_id]
-    if user.hide_forwards:
-        name = " ".join(filter(None, (user.first_name, user.last_name)))
-        return {"type": "hidden_user", "date": message.date, "sender_user_name": name}
-    return {"type": "user", "date": message.date, "sender_user": user_json(user)}
 
 
 @group.method(
