@@ -51,9 +51,7 @@ async def run_relay(config: Config, *, stop: asyncio.Event | None = None) -> Non
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    bot = Bot(
-        token, base_url=config.telegram.base_url, base_file_url=config.telegram.base_file_url
-    )
+    bot = Bot(token, base_url=config.telegram.base_url, base_file_url=config.telegram.base_file_url)
     async with await open_store(config.store_url) as store:
         relay = Relay(config, store, ring, bot)
         trust = await relay.trust()
