@@ -101,8 +101,10 @@ class CaseListScreen(Screen[None]):
         except ConsoleError as exc:
             pager.update(as_text(str(exc), style="bold red"))
             return
+        table = next(iter(self.query("#cases").results(DataTable)), None)
+        if table is None:  # the console was locked (or the screen closed) while loading
+            return
         self.items = items
-        table = self.query_one("#cases", DataTable)
         row = table.cursor_row
         table.clear()
         for item in items:
