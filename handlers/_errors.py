@@ -13,8 +13,7 @@ one place that knows about them::
      │                                    the store's organisation key is not the pinned one
      ├── StoreUnreachableError   exit 5   no store, locked, damaged, newer schema
      ├── UnknownCaseError        exit 6   no such case (or attachment, or handler)
-     ├── NotAssignedError        exit 7   the case is not assigned to this handler
-     └── LockedError             exit 8   the session was locked for inactivity
+     └── NotAssignedError        exit 7   the case is not assigned to this handler
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ from store.keyfiles import KeyFileError
 __all__ = [
     "ConsoleError",
     "KeyProblem",
-    "LockedError",
     "NotAssignedError",
     "NotCertifiedError",
     "StoreUnreachableError",
@@ -80,10 +78,6 @@ class UnknownCaseError(ConsoleError):
 
 class NotAssignedError(ConsoleError):
     exit_code = 7
-
-
-class LockedError(ConsoleError):
-    exit_code = 8
 
 
 def _one_line(text: str) -> str:

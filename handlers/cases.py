@@ -81,6 +81,18 @@ def canonical_case_id(text: str) -> str:
         return text.strip()
 
 
+async def _find_case(db: StoreOperations, typed: str) -> Case | None:
+    """The case a typed id names: exactly as typed, else in canonical form."""
+    for candidate in dict.fromkeys((typed.strip(), canonical_case_id(typed))):
+        try:
+            case = await db.get_case(candidate)
+        except ValueError:  # not even shaped like a case id
+            continue
+        if case is not None:
+            return case
+    return None
+
+
 async def require_assigned(
     session: Session, case_id: str, *, ops: StoreOperations | None = None
 ) -> Case:
@@ -89,20 +101,32 @@ async def require_assigned(
     Pass ``ops`` to check inside a transaction.
     """
     db = session.store if ops is None else ops
-    case_id = canonical_case_id(case_id)
-    try:
-        case = await db.get_case(case_id)
-    except ValueError:  # not even shaped like a case id
-        case = None
+    case = await _find_case(db, case_id)
     if case is None:
-        raise UnknownCaseError(f"no case {case_id}")
+        raise UnknownCaseError(f"no case {canonical_case_id(case_id)}")
     if session.name not in await db.list_case_handlers(case.case_id):
         raise NotAssignedError(f"case {case.case_id} is not assigned to you")
     return case
 
 
+Assignments = dict[str, frozenset[str]]  # handler → the case ids assigned to them
+
+
+async def _all_assignments(session: Session) -> Assignments:
+    """Every handler's case ids: one query per handler instead of one per case."""
+    store = session.store
+    return {
+        h.name: frozenset(await store.list_handler_cases(h.name))
+        for h in await store.list_handlers()
+    }
+
+
 async def _summaries(
-    session: Session, cases: list[Case], *, with_assigned: bool = True
+    session: Session,
+    cases: list[Case],
+    *,
+    with_assigned: bool = True,
+    assignments: Assignments | None = None,
 ) -> tuple[CaseSummary, ...]:
     store = session.store
     ids = [c.case_id for c in cases]
@@ -110,7 +134,12 @@ async def _summaries(
     items = []
     for case in cases:
         mark = await store.get_read_mark(case.case_id, session.name)
-        assigned = await store.list_case_handlers(case.case_id) if with_assigned else ()
+        if assignments is not None:
+            assigned = sorted(h for h, ids in assignments.items() if case.case_id in ids)
+        elif with_assigned:
+            assigned = await store.list_case_handlers(case.case_id)
+        else:
+            assigned = []
         items.append(
             CaseSummary(
                 case_id=case.case_id,
@@ -158,15 +187,18 @@ async def iter_cases(
     flag: CaseFlag | None = None,
     page_size: int = _SCAN_PAGE,
 ) -> AsyncIterator[CaseSummary]:
-    """Every case of the officer, page by page."""
+    """Every case of the officer, page by page (assignments read once, up front)."""
+    assignments = await _all_assignments(session)
     cursor: int | None = None
     while True:
-        page = await list_cases(session, status=status, flag=flag, before=cursor, limit=page_size)
-        for item in page.items:
+        cases = await session.store.list_cases(
+            status=status, flag=flag, handler=session.name, before_activity=cursor, limit=page_size
+        )
+        for item in await _summaries(session, cases, assignments=assignments):
             yield item
-        if page.next_cursor is None:
+        if len(cases) < page_size:
             return
-        cursor = page.next_cursor
+        cursor = cases[-1].activity_seq
 
 
 async def search_cases(
@@ -185,17 +217,12 @@ async def search_cases(
     wanted = "".join(ch for ch in query.upper() if ch.isalnum())
     if not wanted:
         return ()
-    try:
-        exact = parse_case_id(query)
-    except ValueError:
-        exact = None
-    if exact is not None:
-        case = await session.store.get_case(exact)
+    case = await _find_case(session.store, query)
+    if case is not None:
         if (
-            case is not None
-            and (status is None or case.status is status)
+            (status is None or case.status is status)
             and (flag is None or flag in case.flags)
-            and session.name in await session.store.list_case_handlers(exact)
+            and session.name in await session.store.list_case_handlers(case.case_id)
         ):
             return await _summaries(session, [case])
         return ()

@@ -28,13 +28,14 @@ from store import CaseFlag, CaseStatus, StoreError
 from ._errors import ConsoleError, UsageError, translating
 from .cases import (
     CaseSummary,
+    canonical_case_id,
     count_cases,
     iter_cases,
     list_cases,
     require_assigned,
     search_cases,
 )
-from .compose import parse_duration, send_note, send_reply
+from .compose import format_duration, parse_duration, send_note, send_reply
 from .export import export_attachment
 from .keygen import keygen
 from .manage import assign, set_status
@@ -106,11 +107,11 @@ def _with_session(
                 path = key_path(config, getattr(args, "key", None))
                 passphrase = _passphrase(args, f"Passphrase for {path}: ")
                 session = start_session(workspace, await unlock_key(path, passphrase))
-                with translating():
-                    try:
+                try:
+                    with translating():  # takes StoreUnavailableError and friends first
                         return await action(session, args)
-                    except StoreError as exc:
-                        raise ConsoleError(f"the store refused: {exc}") from None
+                except StoreError as exc:
+                    raise ConsoleError(f"the store refused: {exc}") from None
             finally:
                 await workspace.close()
 
@@ -181,11 +182,8 @@ def _item_lines(item: ThreadItem) -> list[str]:
     head = f"--- {who[item.direction.value]} · {when} · {item.kind}"
     head += " · edit" if item.edit else ""
     head += " · edited later" if item.edited_later else ""
-    head += (
-        f" · self-destructs after {item.self_destruct_seconds}s"
-        if item.self_destruct_seconds
-        else ""
-    )
+    if item.self_destruct_seconds:
+        head += f" · self-destructs after {format_duration(item.self_destruct_seconds)}"
     head += f" · {item.delivery}" if item.delivery else ""
     lines = [render_untrusted(head + " ---", single_line=True)]
     if item.forward_origin:
@@ -228,10 +226,12 @@ async def _show(session: Session, args: argparse.Namespace) -> int:
         )
         return 0
     _say(f"Case {case.case_id} · {case.status.value} · assigned: {', '.join(assigned)}")
+    labels = session.workspace.question_labels()
     for answer in intake:
-        value = "(skipped)" if answer.skipped else (answer.choice or answer.answer)
+        label = labels.get(answer.question, answer.question)
+        value = "(skipped)" if answer.skipped else (answer.answer or answer.choice or "")
         _say(
-            f"  {render_untrusted(answer.question, single_line=True)}: "
+            f"  {render_untrusted(label, single_line=True)} "
             f"{render_untrusted(value, single_line=True)}"
         )
     for item in items:
@@ -273,7 +273,8 @@ async def _assign(session: Session, args: argparse.Namespace) -> int:
 def _set_status(status: CaseStatus) -> Action:
     async def action(session: Session, args: argparse.Namespace) -> int:
         changed = await set_status(session, args.case_id, status)
-        _say(f"case {args.case_id} {'is now' if changed else 'was already'} {status.value}")
+        case_id = render_untrusted(canonical_case_id(args.case_id), single_line=True)
+        _say(f"case {case_id} {'is now' if changed else 'was already'} {status.value}")
         return 0
 
     return action

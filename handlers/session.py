@@ -109,6 +109,10 @@ class Workspace:
             raise NotCertifiedError("the store holds no certified relay key; run `writein init`")
         return self.trust.relay[max(self.trust.relay)].encryption_key
 
+    def question_labels(self) -> dict[str, str]:
+        """Intake question id → its English prompt, from the configuration."""
+        return {q.id: q.prompt["en"] for q in self.config.intake.questions}
+
     def encryption_key(self, handler: str) -> EncryptionPublicKey | None:
         """An active, certified handler's encryption key."""
         cert = self.trust.handlers.get(handler)

@@ -249,12 +249,20 @@ async def load_thread(session: Session, case_id: str, *, page_size: int = 500) -
 
 
 async def load_intake(session: Session, case_id: str) -> tuple[IntakeAnswer, ...]:
-    """The intake answers: sent at the start of a case, so only its first messages are read."""
+    """The intake answers.
+
+    The relay seals them one per question (kind ``intake``) right after consent, so
+    only the start of the case is read: up to the first other incoming message.
+    """
     envelopes = await session.store.list_envelopes(
         case_id, limit=_INTAKE_SCAN, wraps=session.me.key_id
     )
-    incoming = [e for e in envelopes if e.direction is store.Direction.IN]
     answers: list[IntakeAnswer] = []
-    for item in await open_items(session, incoming, {}):
+    for envelope in envelopes:
+        if envelope.direction is not store.Direction.IN:
+            continue
+        [item] = await open_items(session, [envelope], {})
+        if item.readable and not item.answers and item.kind != "intake":
+            break
         answers += item.answers
     return tuple(answers)

@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from store import CaseFlag, CaseStatus
+from store import CaseFlag, CaseStatus, StoreError
 
 from .._errors import ConsoleError
 from ..cases import PAGE_SIZE, CaseSummary, count_cases, list_cases, search_cases
@@ -51,6 +51,7 @@ class CaseListScreen(Screen[None]):
         self._cursors: list[int | None] = [None]  # the cursor each page starts from
         self._next: int | None = None
         self.items: tuple[CaseSummary, ...] = ()
+        self._away = False
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="list-title")
@@ -66,8 +67,12 @@ class CaseListScreen(Screen[None]):
         table.focus()
         self.load()
 
+    def on_screen_suspend(self) -> None:
+        self._away = True
+
     def on_screen_resume(self) -> None:
-        if self.is_mounted and self.items:
+        if self._away:  # back from a case: unread counts and flags may have changed
+            self._away = False
             self.load()
 
     def _title(self, total: int) -> Text:
@@ -98,7 +103,7 @@ class CaseListScreen(Screen[None]):
                 )
                 items, self._next = page.items, page.next_cursor
                 total = await count_cases(self.session, status=self.status, flag=self.flag)
-        except ConsoleError as exc:
+        except (ConsoleError, StoreError) as exc:
             pager.update(as_text(str(exc), style="bold red"))
             return
         table = next(iter(self.query("#cases").results(DataTable)), None)

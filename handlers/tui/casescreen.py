@@ -6,6 +6,7 @@ case of 10,000 messages shows its first screen as fast as a short one.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import ClassVar, Final
 
@@ -18,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from bot.payload import AttachmentRef
-from store import Case, CaseStatus
+from store import Case, CaseStatus, StoreError
 
 from .._errors import ConsoleError
 from ..cases import require_assigned
@@ -96,7 +97,7 @@ class CaseScreen(Screen[None]):
             self.assigned = await session.store.list_case_handlers(self.case.case_id)
             intake = await load_intake(session, self.case.case_id)
             page = await load_page(session, self.case.case_id, limit=THREAD_PAGE)
-        except ConsoleError as exc:
+        except (ConsoleError, StoreError) as exc:
             self.query_one("#case-header", Static).update(
                 Text(render_untrusted(str(exc), single_line=True), style="bold red")
             )
@@ -104,27 +105,34 @@ class CaseScreen(Screen[None]):
         self.items = list(page.items)
         self._older = page.older_cursor
         self._show_header()
-        self.query_one("#intake", Static).update(intake_text(intake) if intake else Text(""))
+        labels = session.workspace.question_labels()
+        shown = intake_text(intake, labels) if intake else Text("")
+        self.query_one("#intake", Static).update(shown)
         thread = self.query_one("#thread", VerticalScroll)
         await thread.remove_children()
         await thread.mount_all(MessageView(item) for item in self.items)
         thread.scroll_end(animate=False)
         if self.items:
             newest = max(item.seq for item in self.items)
-            await session.store.mark_read(self.case.case_id, session.name, newest)
+            with contextlib.suppress(StoreError):  # a lost read mark is no reason to fail
+                await session.store.mark_read(self.case.case_id, session.name, newest)
 
     @work(exclusive=True, group="older")
     async def action_older(self) -> None:
         if self.case is None or self._older is None:
             return
-        deliveries = await delivery_states(self.session, self.case.case_id)
-        page = await load_page(
-            self.session,
-            self.case.case_id,
-            before_seq=self._older,
-            limit=THREAD_PAGE,
-            deliveries=deliveries,
-        )
+        try:
+            deliveries = await delivery_states(self.session, self.case.case_id)
+            page = await load_page(
+                self.session,
+                self.case.case_id,
+                before_seq=self._older,
+                limit=THREAD_PAGE,
+                deliveries=deliveries,
+            )
+        except (ConsoleError, StoreError) as exc:
+            self._notify(str(exc), error=True)
+            return
         self.items = list(page.items) + self.items
         self._older = page.older_cursor
         thread = self.query_one("#thread", VerticalScroll)
@@ -171,7 +179,7 @@ class CaseScreen(Screen[None]):
             else:
                 await send_note(self.session, self.case_id, composed.text)
                 self._notify("Note added.")
-        except ConsoleError as exc:
+        except (ConsoleError, StoreError) as exc:
             self._notify(str(exc), error=True)
             return
         self.load()
@@ -193,7 +201,7 @@ class CaseScreen(Screen[None]):
     async def _export_worker(self, ref: AttachmentRef, folder: Path) -> None:
         try:
             exported = await export_ref(self.session, self.case_id, ref, folder)
-        except ConsoleError as exc:
+        except (ConsoleError, StoreError) as exc:
             self._notify(str(exc), error=True)
             return
         self._notify(f"Saved to {exported.path} (not opened).")
@@ -215,7 +223,7 @@ class CaseScreen(Screen[None]):
         self._notify(f"Re-wrapping the case for {handler}…")
         try:
             done = await assign(self.session, self.case_id, handler, hand_over=hand_over)
-        except ConsoleError as exc:
+        except (ConsoleError, StoreError) as exc:
             self._notify(str(exc), error=True)
             return
         what = "Handed over to" if done.handed_over else "Assigned to"
@@ -233,7 +241,7 @@ class CaseScreen(Screen[None]):
         target = CaseStatus.OPEN if closed else CaseStatus.CLOSED
         try:
             await set_status(self.session, self.case_id, target)
-        except ConsoleError as exc:
+        except (ConsoleError, StoreError) as exc:
             self._notify(str(exc), error=True)
             return
         self._notify("Case reopened." if closed else "Case closed.")

@@ -119,16 +119,18 @@ def item_text(item: ThreadItem) -> Text:
     return out
 
 
-def intake_text(answers: Iterable[IntakeAnswer], *, title: str = "Intake") -> Text:
-    out = Text(f"{title}:", style="bold", end="")
+def intake_text(answers: Iterable[IntakeAnswer], labels: Mapping[str, str]) -> Text:
+    """The intake answers under their questions (``labels``: question id → its prompt)."""
+    out = Text("Intake:", style="bold", end="")
     for answer in answers:
         out.append("\n  ")
-        out.append_text(as_text(answer.question, single_line=True, style="bold"))
-        out.append(": ")
+        label = labels.get(answer.question, answer.question)
+        out.append_text(as_text(label, single_line=True, style="bold"))
+        out.append(" ")
         if answer.skipped:
             out.append("(skipped)", style="dim")
         else:
-            out.append_text(as_text(answer.choice or answer.answer))
+            out.append_text(as_text(answer.answer or answer.choice or ""))
     return out
 
 

@@ -160,7 +160,12 @@ def write_config(root: Path, fingerprint: str, *, key_file: str = "alice.key") -
     path = root / "writein.toml"
     path.write_text(
         f'[paths]\ndata_dir = "data"\n\n[trust]\norg_fingerprint = "{fingerprint}"\n\n'
-        f'[console]\nkey_file = "{key_file}"\nlock_after_minutes = 10\n',
+        f'[console]\nkey_file = "{key_file}"\nlock_after_minutes = 10\n\n'
+        "[[intake.questions]]\n"
+        'id = "relation"\nkind = "choice"\nprompt = { en = "How are you connected to it?" }\n'
+        'choices = [{ id = "employee", label = { en = "I work there" } }]\n\n'
+        "[[intake.questions]]\n"
+        'id = "topic"\nkind = "text"\nprompt = { en = "What is it about?" }\n',
         encoding="utf-8",
     )
     return path
@@ -212,7 +217,7 @@ async def cases(world: World) -> World:
         CASE_A,
         kind="intake",
         answers=(
-            IntakeAnswer(question="relation", answer="", choice="employee"),
+            IntakeAnswer(question="relation", answer="I work there", choice="employee"),
             IntakeAnswer(question="topic", answer="Procurement fraud at the ministry"),
         ),
     )

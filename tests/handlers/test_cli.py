@@ -246,3 +246,17 @@ def test_register_wires_into_a_parent_parser() -> None:
     assert args.config == "d.toml"
     args = parser.parse_args(["handler", "keygen", "--name", "n", "--out", "f"])
     assert callable(args.func)
+
+
+def test_console_without_a_subcommand_starts_the_tui(
+    cases: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handlers.tui import ConsoleApp
+
+    started: list[ConsoleApp] = []
+    monkeypatch.setattr(ConsoleApp, "run", lambda self: started.append(self))
+    assert main(["console", "--config", str(cases.config_path)]) == 0
+    [app] = started
+    assert app.key_file == cases.key_files["alice"]
+    assert app.lock_after_seconds == 600.0
+    assert main(["console", "--config", str(cases.root / "missing.toml")]) == 2

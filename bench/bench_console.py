@@ -1,0 +1,251 @@
+"""How fast the handler console is with a big store: 100,000 cases, a case of 10,000 messages.
+
+    .venv/bin/python bench/bench_console.py [--cases 100000] [--messages 10000] [--runs 5]
+
+Builds a throw-away relay (writein init, two enrolled handlers) in a temporary folder,
+then measures, as the officer experiences it:
+
+- the case list: the first page (100 cases with unread counts, flags and assignees),
+  a deep page, counting, a search by a case-id fragment, every case as `cases --json`;
+- opening the big case: access check, intake answers and the newest 50 messages
+  verified and decrypted — the first screen — and, for comparison, the whole thread;
+- the TUI, headless: unlock → case list shown, and Enter → the case's first screen;
+- assigning the big case to a colleague (every message re-wrapped).
+
+The big case's messages are sealed exactly as the relay seals them. The other cases get
+one incoming envelope each, copied from one sealed core with fresh message ids: the list
+never decrypts, and sealing 100,000 envelopes would only make the set-up slow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import store
+from bot.admin import enrol_handler
+from bot.config import Config, load_config
+from bot.keyring import RelayKeyRing
+from bot.payload import IntakeAnswer, SourceMessage, encode_body
+from bot.setup import ORG_KEY_KIND, initialise
+from crypto import DEFAULT_ARGON2, Argon2Params, Direction, SigningKeyPair, seal
+from handlers.cases import iter_cases, list_cases, require_assigned, search_cases
+from handlers.identity import HandlerIdentity, read_identity, write_identity
+from handlers.manage import assign
+from handlers.session import Session, open_workspace, start_session
+from handlers.thread import load_intake, load_page, load_thread
+from store.keyfiles import read_secret_file
+
+ADMIN = b"bench admin passphrase"
+RELAY = b"bench relay passphrase"
+ALICE = b"bench alice passphrase 42"
+BIG_CASE = "BIGC-ASE0-0001"
+BATCH = 1000
+
+
+def case_id(i: int) -> str:
+    return f"C{i:07d}-BENCH"
+
+
+async def timed(action: Callable[[], Awaitable[object]], runs: int) -> float:
+    """Median seconds of ``runs`` calls (after one warm-up)."""
+    await action()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await action()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+async def until(predicate: Callable[[], bool]) -> None:
+    """Wait (at most two minutes) until ``predicate()`` holds, polling every millisecond."""
+    async with asyncio.timeout(120):
+        while True:
+            if predicate():
+                return
+            await asyncio.sleep(0.001)
+
+
+def show(label: str, seconds: float) -> None:
+    print(f"  {label:<58} {seconds * 1000:>10.1f} ms")
+
+
+async def build(root: Path, cases: int, messages: int) -> tuple[Config, Path]:
+    insecure = Argon2Params.insecure_for_tests()
+    result = await initialise(
+        Config(base_dir=root), admin_passphrase=ADMIN, relay_passphrase=RELAY, argon2=insecure
+    )
+    path = root / "writein.toml"
+    path.write_text(
+        f'[paths]\ndata_dir = "data"\n[trust]\norg_fingerprint = "{result.org_fingerprint}"\n'
+        '[console]\nkey_file = "alice.key"\n'
+    )
+    config = load_config(path)
+    org = SigningKeyPair.from_seed(
+        read_secret_file(result.layout.org_key, ADMIN, kind=ORG_KEY_KIND)
+    )
+    relay = RelayKeyRing.load(result.layout.relay_key, RELAY).current
+    alice, bob = HandlerIdentity.generate("alice"), HandlerIdentity.generate("bob")
+    write_identity(root / "alice.key", alice, ALICE)  # real Argon2id: unlocking is measured
+    started = time.perf_counter()
+    async with await store.open_store(config.store_url) as db:
+        for h in (alice, bob):
+            await enrol_handler(db, org, h.name, h.encryption.public, h.signing.public)
+        template = seal(
+            encode_body(SourceMessage(kind="text", text="hello")),
+            case_id=case_id(0),
+            direction=Direction.IN,
+            recipients=[alice.encryption.public],
+            signer=relay.signing,
+        )
+        for start in range(0, cases, BATCH):
+            async with db.transaction() as tx:
+                for i in range(start, min(start + BATCH, cases)):
+                    await tx.create_case(case_id(i), language="en")
+                    await tx.assign_handler(case_id(i), "alice")
+                    await tx.add_envelope(
+                        os.urandom(16), case_id(i), store.Direction.IN, template.core,
+                        dict(template.wraps),
+                    )  # fmt: skip
+        print(f"  built {cases:,} cases in {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        await db.create_case(BIG_CASE, language="en")
+        await db.assign_handler(BIG_CASE, "alice")
+        for start in range(0, messages, BATCH):
+            async with db.transaction() as tx:
+                for i in range(start, min(start + BATCH, messages)):
+                    answers = (IntakeAnswer(question="topic", answer="tenders"),) if i == 0 else ()
+                    body = SourceMessage(kind="text", text=f"message {i} " * 8, answers=answers)
+                    envelope = seal(
+                        encode_body(body),
+                        case_id=BIG_CASE,
+                        direction=Direction.IN,
+                        recipients=[alice.encryption.public],
+                        signer=relay.signing,
+                    )
+                    await tx.add_envelope(
+                        os.urandom(16), BIG_CASE, store.Direction.IN, envelope.core,
+                        dict(envelope.wraps),
+                    )  # fmt: skip
+        print(f"  sealed and stored {messages:,} messages in {time.perf_counter() - started:.1f} s")
+    return config, root / "alice.key"
+
+
+async def bench_functions(config: Config, key: Path, runs: int, cases: int) -> None:
+    workspace = await open_workspace(config)
+    started = time.perf_counter()
+    identity = await asyncio.to_thread(read_identity, key, ALICE)
+    unlock = time.perf_counter() - started
+    session: Session = start_session(workspace, identity)
+    print(f"\nconsole functions ({cases:,} cases; median of {runs} runs)")
+    show(f"unlock the key file (Argon2id t={DEFAULT_ARGON2.iterations}, 64 MiB)", unlock)
+    first = await list_cases(session, limit=100)
+    show("case list: first page of 100", await timed(lambda: list_cases(session), runs))
+    cursor, depth = first.next_cursor, 100
+    while cursor is not None and depth < min(50_000, cases - 100):
+        cursor = (await list_cases(session, before=cursor, with_assigned=False)).next_cursor
+        depth += 100
+    show(
+        f"case list: the page {depth:,} cases deep",
+        await timed(lambda: list_cases(session, before=cursor), runs),
+    )
+    show(
+        "count the officer's cases",
+        await timed(lambda: session.store.count_cases(handler="alice"), runs),
+    )
+    show(
+        "search a case-id fragment (walks every case id)",
+        await timed(lambda: search_cases(session, "0099999"), max(1, runs // 2)),
+    )
+
+    async def all_cases() -> int:
+        return len([c async for c in iter_cases(session)])
+
+    show(f"every case, as `cases --json` ({cases:,})", await timed(all_cases, 1))
+
+    async def first_screen() -> None:
+        case = await require_assigned(session, BIG_CASE)
+        await load_intake(session, case.case_id)
+        await load_page(session, case.case_id, limit=50)
+
+    print("\nopening a case of 10,000 messages")
+    show(
+        "first screen: access check + intake + newest 50 messages", await timed(first_screen, runs)
+    )
+    show(
+        "whole thread decrypted (`console show`)",
+        await timed(lambda: load_thread(session, BIG_CASE), 1),
+    )
+    started = time.perf_counter()
+    done = await assign(session, BIG_CASE, "bob")
+    show(
+        f"assign to a colleague ({done.rewrapped:,} messages re-wrapped)",
+        time.perf_counter() - started,
+    )
+    await workspace.close()
+
+
+async def bench_tui(config: Config, key: Path) -> None:
+    from textual.widgets import DataTable, Input
+
+    from handlers.tui import ConsoleApp
+    from handlers.tui.caselist import CaseListScreen
+    from handlers.tui.casescreen import CaseScreen, MessageView
+
+    app = ConsoleApp(
+        open_workspace=lambda: open_workspace(config), key_file=key, lock_after_seconds=600
+    )
+    print("\nTUI, headless (Textual run_test), 120x40")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#passphrase", Input).value = ALICE.decode()
+        started = time.perf_counter()
+        await pilot.press("enter")
+        await until(
+            lambda: (
+                isinstance(app.screen, CaseListScreen)
+                and app.screen.query_one("#cases", DataTable).row_count > 0
+            )
+        )
+        show("unlock (Argon2id) → case list with its first 100 rows", time.perf_counter() - started)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#cases", DataTable)
+        table.move_cursor(row=table.get_row_index(BIG_CASE))
+        started = time.perf_counter()
+        await pilot.press("enter")
+        await until(
+            lambda: isinstance(app.screen, CaseScreen) and len(app.screen.query(MessageView)) == 50
+        )
+        await pilot.pause()
+        show("Enter on the 10,000-message case → first screen shown", time.perf_counter() - started)
+        started = time.perf_counter()
+        await pilot.press("escape")
+        await until(lambda: isinstance(app.screen, CaseListScreen))
+        await app.workers.wait_for_complete()
+        show("back to the case list (page reloaded)", time.perf_counter() - started)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    print(f"writein console benchmark — Python {platform.python_version()}, {platform.machine()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        config, key = await build(Path(tmp), args.cases, args.messages)
+        await bench_functions(config, key, args.runs, args.cases)
+        await bench_tui(config, key)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
