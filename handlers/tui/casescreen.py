@@ -83,6 +83,11 @@ class CaseScreen(Screen[None]):
             markup=False,
         )
 
+    def _gone(self) -> bool:
+        """The screen went away (the console locked, or the officer left) while loading:
+        decrypted text that arrives now is dropped, not drawn."""
+        return not self.is_attached or not self.query("#thread")
+
     def _show_header(self) -> None:
         if self.case is not None:
             header = case_header(self.case, self.assigned, older=self._older is not None)
@@ -98,9 +103,12 @@ class CaseScreen(Screen[None]):
             intake = await load_intake(session, self.case.case_id)
             page = await load_page(session, self.case.case_id, limit=THREAD_PAGE)
         except (ConsoleError, StoreError) as exc:
-            self.query_one("#case-header", Static).update(
-                Text(render_untrusted(str(exc), single_line=True), style="bold red")
-            )
+            if not self._gone():
+                self.query_one("#case-header", Static).update(
+                    Text(render_untrusted(str(exc), single_line=True), style="bold red")
+                )
+            return
+        if self._gone():
             return
         self.items = list(page.items)
         self._older = page.older_cursor
@@ -132,6 +140,8 @@ class CaseScreen(Screen[None]):
             )
         except (ConsoleError, StoreError) as exc:
             self._notify(str(exc), error=True)
+            return
+        if self._gone():
             return
         self.items = list(page.items) + self.items
         self._older = page.older_cursor

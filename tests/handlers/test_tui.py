@@ -355,3 +355,32 @@ async def test_another_handler_sees_only_their_cases(cases: World, name: str) ->
         table = app.screen.query_one("#cases", DataTable)
         rows = {table.get_row_at(i)[0].plain for i in range(table.row_count)}
         assert CASE_A not in rows and CASE_B in rows
+
+
+async def test_a_page_that_arrives_after_locking_is_dropped(
+    cases: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from handlers.tui import casescreen
+
+    release = asyncio.Event()
+    real_load_page = casescreen.load_page
+
+    async def slow_load_page(*args: object, **kwargs: object) -> object:
+        await release.wait()
+        return await real_load_page(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(casescreen, "load_page", slow_load_page)
+    async with unlocked(cases) as (app, pilot):
+        table = app.screen.query_one("#cases", DataTable)
+        table.move_cursor(row=table.get_row_index(CASE_A))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CaseScreen)
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        release.set()
+        await settle(pilot)
+        assert app.is_running and isinstance(app.screen, UnlockScreen)
+        assert "documents" not in screen_text(app)
