@@ -24,7 +24,7 @@ from pathlib import Path
 from crypto import EncryptionKeyPair, SigningKeyPair
 from store.keyfiles import read_secret_file, write_secret_file
 
-__all__ = ["RELAY_KEY_KIND", "RelayKeyRing", "RelayKeys"]
+__all__ = ["RELAY_KEY_KIND", "KeyRingFile", "RelayKeyRing", "RelayKeys"]
 
 RELAY_KEY_KIND = "relay"
 _MAGIC = b"WRKR"
@@ -126,3 +126,28 @@ class RelayKeyRing:
     @classmethod
     def load(cls, path: Path, passphrase: bytes) -> RelayKeyRing:
         return cls.from_bytes(read_secret_file(path, passphrase, kind=RELAY_KEY_KIND))
+
+
+class KeyRingFile:
+    """The key ring file a running relay watches: an admin's rotation replaces it atomically."""
+
+    def __init__(self, path: Path, passphrase: bytes) -> None:
+        self.path = path
+        self._passphrase = passphrase
+        self._seen: tuple[int, int, int] | None = None
+
+    def _stamp(self) -> tuple[int, int, int]:
+        st = self.path.stat()
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def load(self) -> RelayKeyRing:
+        stamp = self._stamp()
+        ring = RelayKeyRing.load(self.path, self._passphrase)
+        self._seen = stamp
+        return ring
+
+    def changed(self) -> RelayKeyRing | None:
+        """The new ring if the file was replaced since the last load, else None."""
+        if self._stamp() == self._seen:
+            return None
+        return self.load()

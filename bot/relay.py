@@ -26,7 +26,7 @@ from bot.config import Config
 from bot.conversation import Conversation
 from bot.delivery import Delivery
 from bot.incoming import extract
-from bot.keyring import RelayKeyRing
+from bot.keyring import KeyRingFile, RelayKeyRing
 from bot.refs import open_update, seal_update
 from bot.sealing import NoRecipients
 from bot.telegram_io import TelegramIO
@@ -37,6 +37,9 @@ from store import Store
 log = logging.getLogger("writein.relay")
 
 OFFSET_SETTING = "telegram.offset"
+# The key set version the running relay uses: a rotation waits for it before re-sealing.
+KEY_VERSION_SETTING = "relay.key_version"
+KEY_CHECK_SECONDS = 2.0
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 TRUST_TTL = 10.0
 
@@ -60,6 +63,16 @@ class Relay:
         warnings.filterwarnings(
             "ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning
         )
+
+    def use_keys(self, ring: RelayKeyRing) -> None:
+        """Switch to a new key ring without a restart (after an admin's rotation)."""
+        self.ring = ring
+        self.conversation.ring = ring
+        self.delivery.ring = ring
+        self._trust = None  # a rotation also publishes new certificates
+
+    async def announce_keys(self) -> None:
+        await self.store.set_setting(KEY_VERSION_SETTING, str(self.ring.current.version))
 
     async def trust(self) -> Trust:
         """The certified keys, re-read every few seconds so enrolments take effect live."""
@@ -131,15 +144,18 @@ class Relay:
 
     # -- the loops -----------------------------------------------------------------------
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, keyfile: KeyRingFile | None = None) -> None:
         """Poll, process and deliver until ``stop`` is set."""
         await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.announce_keys()
         await self.process_inbox()  # what a crash left behind
         tasks = [
             asyncio.create_task(self._poll_loop(stop), name="poll"),
             asyncio.create_task(self._process_loop(stop), name="process"),
             asyncio.create_task(self._delivery_loop(stop), name="delivery"),
         ]
+        if keyfile is not None:
+            tasks.append(asyncio.create_task(self._keys_loop(stop, keyfile), name="keys"))
         try:
             await stop.wait()
         finally:
@@ -176,6 +192,21 @@ class Relay:
             await self.delivery.delete_due()
             if not busy:
                 await asyncio.sleep(0.2)
+
+    async def _keys_loop(self, stop: asyncio.Event, keyfile: KeyRingFile) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(KEY_CHECK_SECONDS)
+            try:
+                ring = keyfile.changed()
+            except (OSError, CryptoError, ValueError) as exc:
+                log.warning(
+                    "key ring file unreadable, keeping current keys: %s", type(exc).__name__
+                )
+                continue
+            if ring is not None:
+                self.use_keys(ring)
+                await self.announce_keys()
+                log.info("switched to relay key set v%d", ring.current.version)
 
 
 def _seconds(value: object) -> float:

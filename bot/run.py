@@ -10,7 +10,7 @@ import signal
 from telegram import Bot
 
 from bot.config import Config
-from bot.keyring import RelayKeyRing
+from bot.keyring import KeyRingFile
 from bot.logsafety import setup_logging
 from bot.passphrase import get_passphrase
 from bot.relay import Relay
@@ -46,7 +46,8 @@ async def run_relay(config: Config, *, stop: asyncio.Event | None = None) -> Non
         env=ENV_RELAY_PASSPHRASE,
         file=config.resolve(relay_file) if relay_file is not None else None,
     )
-    ring = RelayKeyRing.load(Layout(config.data_dir).relay_key, passphrase)
+    keyfile = KeyRingFile(Layout(config.data_dir).relay_key, passphrase)
+    ring = keyfile.load()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -59,5 +60,5 @@ async def run_relay(config: Config, *, stop: asyncio.Event | None = None) -> Non
             log.warning("no certified handler yet: intake waits until one is enrolled")
         async with bot:
             log.info("relay running (key set v%d)", ring.current.version)
-            await relay.run(stop)
+            await relay.run(stop, keyfile)
     log.info("relay stopped")
