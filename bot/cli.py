@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from importlib.metadata import version as dist_version
@@ -57,7 +58,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_bot(args: argparse.Namespace) -> int:
-    asyncio.run(run_relay(load_config(args.config)))
+    level = getattr(logging, args.log_level.upper())
+    asyncio.run(run_relay(load_config(args.config), log_level=level))
     return 0
 
 
@@ -82,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_init)
     p = sub.add_parser("bot", help="run the relay until SIGINT/SIGTERM")
     p.add_argument("--config", help="the configuration file")
+    p.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning"),
+        default="info",
+        help="how much to log (never content or Telegram ids; tokens are redacted)",
+    )
     p.set_defaults(func=_cmd_bot)
     p = sub.add_parser(
         "sim", help="run the local Telegram Bot API simulator (options: writein sim -- --help)"

@@ -46,6 +46,8 @@ def setup_logging(level: int = logging.INFO, secrets: Iterable[str] = ()) -> Red
     for handler in root.handlers:
         handler.setFormatter(formatter)
     root.setLevel(level)
+    # httpx logs every request URL (with the token) at INFO: quiet unless debugging, and
+    # even then the formatter redacts it.
     for name in _QUIET:
-        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+        logging.getLogger(name).setLevel(level if level <= logging.DEBUG else logging.WARNING)
     return formatter

@@ -31,6 +31,7 @@ from bot.refs import open_update, seal_update
 from bot.sealing import NoRecipients
 from bot.telegram_io import TelegramIO
 from bot.trust import Trust, load_trust
+from bot.webhook import WebhookServer, new_secret_token
 from crypto import CryptoError
 from store import Store
 
@@ -144,21 +145,39 @@ class Relay:
 
     # -- the loops -----------------------------------------------------------------------
 
-    async def run(self, stop: asyncio.Event, keyfile: KeyRingFile | None = None) -> None:
-        """Poll, process and deliver until ``stop`` is set."""
-        await self.bot.delete_webhook(drop_pending_updates=False)
+    async def run(
+        self,
+        stop: asyncio.Event,
+        keyfile: KeyRingFile | None = None,
+        webhook_secret: str | None = None,
+    ) -> None:
+        """Poll (or listen for webhooks), process and deliver until ``stop`` is set."""
+        hook = self.config.telegram.webhook
+        server: WebhookServer | None = None
+        if self.config.telegram.mode == "webhook":
+            secret = webhook_secret or new_secret_token()
+            server = WebhookServer(hook.listen, hook.port, hook.path, secret, self.ingest)
+            await server.start()
+            await self.bot.set_webhook(
+                hook.url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
+            )
+        else:
+            await self.bot.delete_webhook(drop_pending_updates=False)
         await self.announce_keys()
         await self.process_inbox()  # what a crash left behind
         tasks = [
-            asyncio.create_task(self._poll_loop(stop), name="poll"),
             asyncio.create_task(self._process_loop(stop), name="process"),
             asyncio.create_task(self._delivery_loop(stop), name="delivery"),
         ]
+        if server is None:
+            tasks.append(asyncio.create_task(self._poll_loop(stop), name="poll"))
         if keyfile is not None:
             tasks.append(asyncio.create_task(self._keys_loop(stop, keyfile), name="keys"))
         try:
             await stop.wait()
         finally:
+            if server is not None:
+                await server.stop()  # Telegram keeps what we did not answer 200 to
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

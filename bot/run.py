@@ -38,9 +38,17 @@ def read_token(config: Config) -> str:
     return token
 
 
-async def run_relay(config: Config, *, stop: asyncio.Event | None = None) -> None:
+def _webhook_secret(config: Config) -> str | None:
+    """The webhook secret from its file (mode 0600); None means a fresh one per start."""
+    path = config.telegram.webhook.secret_token_file
+    return read_key_file(config.resolve(path)).decode().strip() if path is not None else None
+
+
+async def run_relay(
+    config: Config, *, stop: asyncio.Event | None = None, log_level: int = logging.INFO
+) -> None:
     token = read_token(config)
-    setup_logging(secrets=[token])
+    setup_logging(log_level, secrets=[token])
     relay_file = config.relay.key_passphrase_file
     passphrase = get_passphrase(
         env=ENV_RELAY_PASSPHRASE,
@@ -60,5 +68,5 @@ async def run_relay(config: Config, *, stop: asyncio.Event | None = None) -> Non
             log.warning("no certified handler yet: intake waits until one is enrolled")
         async with bot:
             log.info("relay running (key set v%d)", ring.current.version)
-            await relay.run(stop, keyfile)
+            await relay.run(stop, keyfile, webhook_secret=_webhook_secret(config))
     log.info("relay stopped")
