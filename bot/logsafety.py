@@ -14,6 +14,9 @@ from collections.abc import Iterable
 # A Telegram bot token: the bot's numeric id, a colon, and a 35-character secret.
 _TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b")
 _QUIET = ("httpx", "httpcore", "hpack", "aiohttp.access")
+# python-telegram-bot logs whole request and response bodies at DEBUG: user ids, names and
+# message text. Those loggers never go below INFO, whatever level the relay runs at.
+_NEVER_DEBUG = ("telegram",)
 REDACTED = "[redacted]"
 
 
@@ -50,4 +53,6 @@ def setup_logging(level: int = logging.INFO, secrets: Iterable[str] = ()) -> Red
     # even then the formatter redacts it.
     for name in _QUIET:
         logging.getLogger(name).setLevel(level if level <= logging.DEBUG else logging.WARNING)
+    for name in _NEVER_DEBUG:
+        logging.getLogger(name).setLevel(max(level, logging.INFO))
     return formatter
