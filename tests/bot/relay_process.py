@@ -118,7 +118,9 @@ class RelayProcess:
             return out
 
 
-async def prepare(tmp: Path, sim: TelegramSimulator, extra_toml: str = "") -> RelayProcess:
+async def prepare(
+    tmp: Path, sim: TelegramSimulator, extra_toml: str = "", telegram_toml: str = ""
+) -> RelayProcess:
     """A data dir set up by init, one enrolled default handler, no intake questions."""
     config_path = tmp / "writein.toml"
 
@@ -127,7 +129,9 @@ async def prepare(tmp: Path, sim: TelegramSimulator, extra_toml: str = "") -> Re
             "[paths]\ndata_dir = 'data'\n"
             f"[telegram]\nbase_url = '{sim.base_url}'\nbase_file_url = '{sim.base_file_url}'\n"
             "poll_timeout_seconds = 1\n"
-            f"[trust]\norg_fingerprint = '{fingerprint}'\n" + extra_toml
+            + telegram_toml
+            + f"[trust]\norg_fingerprint = '{fingerprint}'\n"
+            + extra_toml
         )
         return load_config(config_path)
 
