@@ -17,6 +17,7 @@ import logging
 import time
 import warnings
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from telegram import Bot, Update
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
@@ -25,6 +26,7 @@ from telegram.warnings import PTBUserWarning
 from bot.config import Config
 from bot.conversation import Conversation
 from bot.delivery import Delivery
+from bot.i18n import catalog
 from bot.incoming import extract
 from bot.keyring import KeyRingFile, RelayKeyRing
 from bot.refs import open_update, seal_update
@@ -41,6 +43,11 @@ OFFSET_SETTING = "telegram.offset"
 # The key set version the running relay uses: a rotation waits for it before re-sealing.
 KEY_VERSION_SETTING = "relay.key_version"
 KEY_CHECK_SECONDS = 2.0
+HOUSEKEEPING_SECONDS = 300.0
+# Telegram keeps an unconfirmed update for 24 h: remembering processed ids for a week
+# covers any replay.
+PROCESSED_RETENTION = timedelta(days=7)
+MENU_COMMANDS = ("start", "status", "recover", "language", "forget", "help")
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 TRUST_TTL = 10.0
 
@@ -164,10 +171,12 @@ class Relay:
         else:
             await self.bot.delete_webhook(drop_pending_updates=False)
         await self.announce_keys()
+        await self.publish_commands()
         await self.process_inbox()  # what a crash left behind
         tasks = [
             asyncio.create_task(self._process_loop(stop), name="process"),
             asyncio.create_task(self._delivery_loop(stop), name="delivery"),
+            asyncio.create_task(self._housekeeping_loop(stop), name="housekeeping"),
         ]
         if server is None:
             tasks.append(asyncio.create_task(self._poll_loop(stop), name="poll"))
@@ -211,6 +220,29 @@ class Relay:
             await self.delivery.delete_due()
             if not busy:
                 await asyncio.sleep(0.2)
+
+    async def publish_commands(self) -> None:
+        """The command menu, in each language the relay offers."""
+        for lang in self.config.relay.languages:
+            t = catalog(lang)
+            commands = [(name, t.plain(f"command.{name}")) for name in MENU_COMMANDS]
+            try:
+                await self.bot.set_my_commands(
+                    commands, language_code=None if lang == "en" else lang
+                )
+            except TelegramError as exc:
+                log.warning("command menu not set: %s", type(exc).__name__)
+
+    async def housekeeping(self) -> None:
+        """Forget expired dialogues and old processed update ids."""
+        await self.store.delete_expired_dialogues()
+        before = datetime.now(UTC).date() - PROCESSED_RETENTION
+        await self.store.prune_processed_updates(before=before)
+
+    async def _housekeeping_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self.housekeeping()
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
 
     async def _keys_loop(self, stop: asyncio.Event, keyfile: KeyRingFile) -> None:
         while not stop.is_set():

@@ -1,0 +1,59 @@
+"""The relay's start-up and housekeeping: the command menu, expired dialogues, old ids."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.i18n import catalog
+from telesim import TelegramSimulator
+
+from .relay_env import make_env
+
+
+@pytest.fixture
+async def env(tmp_path):
+    async with TelegramSimulator() as sim:
+        env = await make_env(tmp_path, sim)
+        yield env, sim
+        await env.bot.shutdown()
+        await env.store.close()
+
+
+async def test_command_menu_in_each_language(env):
+    env, sim = env
+    await env.relay.publish_commands()
+    for lang in ("en", "ru", "uk"):
+        code = "" if lang == "en" else lang
+        commands = {c["command"]: c["description"] for c in sim.bot_commands(language_code=code)}
+        assert commands["forget"] == catalog(lang).plain("command.forget")
+        assert set(commands) == {"start", "status", "recover", "language", "forget", "help"}
+
+
+async def test_housekeeping_forgets_expired_dialogues_and_old_ids(env):
+    env, sim = env
+    user = sim.add_user(first_name="Late")
+    await user.send_text("/start")
+    await env.pump()
+    lookup = env.ring.current.lookup_hash(user.id)
+    row = await env.store.get_dialogue(lookup)
+    assert row is not None
+    await env.store.put_dialogue(
+        lookup, row.sealed_state, expires_at=datetime.now(UTC) - timedelta(minutes=1)
+    )
+    await env.relay.housekeeping()
+    async with env.store.transaction() as tx:  # gone, not merely hidden by its expiry
+        assert await tx.delete_dialogue(lookup) is False
+
+
+async def test_housekeeping_prunes_processed_ids_after_a_week(env):
+    env, _ = env
+    old = datetime.now(UTC) - timedelta(days=10)
+    recent = datetime.now(UTC) - timedelta(days=1)
+    for update_id, when in ((7001, old), (7002, recent)):
+        await env.store.put_inbox(update_id, b"sealed", now=when)
+        await env.store.finish_inbox(update_id, now=when)
+    await env.relay.housekeeping()
+    assert not await env.store.is_update_processed(7001)
+    assert await env.store.is_update_processed(7002)
