@@ -1,0 +1,73 @@
+"""The whole loop with the console's own code: a source writes through telesim, the officer
+reads it with handlers/ and replies, the relay delivers; a reply altered in the store is
+refused by the relay and shows as failed in the console."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from handlers.compose import send_reply
+from handlers.identity import HandlerIdentity
+from handlers.session import open_workspace, start_session
+from handlers.thread import delivery_states, load_thread
+from telesim import TelegramSimulator
+
+from .relay_env import make_env
+from .test_relay_onboarding import onboard
+
+
+@pytest.fixture
+async def world(tmp_path):
+    async with TelegramSimulator() as sim:
+        env = await make_env(tmp_path, sim)
+        workspace = await open_workspace(env.config)
+        alice = env.handlers[0]
+        session = start_session(
+            workspace, HandlerIdentity(name="alice", encryption=alice.enc, signing=alice.sign)
+        )
+        yield env, sim, session
+        await workspace.store.close()
+        await env.bot.shutdown()
+        await env.store.close()
+
+
+async def test_officer_reads_and_the_reply_reaches_the_source(world):
+    env, sim, session = world
+    user, case = await onboard(env, sim, "uk")
+    await user.send_text("Маю документи")
+    await env.pump()
+    thread = await load_thread(session, case.case_id)
+    assert [i.text for i in thread if i.kind == "text"] == ["Маю документи"]
+
+    await send_reply(session, case.case_id, "Дякуємо. Не пишіть з робочого телефону.")
+    await env.pump()
+    shown = user.last_bot_message()
+    assert shown.protect_content
+    assert "Дякуємо. Не пишіть з робочого телефону." in (shown.text or "")
+    assert "alice" not in (shown.text or "")
+    states = await delivery_states(session, case.case_id)
+    assert list(states.values()) == ["sent"]
+
+
+async def test_reply_altered_in_the_store_is_refused(world):
+    env, sim, session = world
+    user, case = await onboard(env, sim, "en")
+    before = len(user.bot_messages())
+    sent = await send_reply(session, case.case_id, "original words")
+    db = sqlite3.connect(env.config.store_url)
+    (blob,) = db.execute(
+        "SELECT envelope FROM outbox WHERE message_id = ?", (sent.message_id,)
+    ).fetchone()
+    tampered = bytearray(blob)
+    tampered[len(tampered) // 2] ^= 0x01
+    db.execute(
+        "UPDATE outbox SET envelope = ? WHERE message_id = ?", (bytes(tampered), sent.message_id)
+    )
+    db.commit()
+    db.close()
+    await env.pump()
+    assert len(user.bot_messages()) == before, "nothing was sent to the source"
+    states = await delivery_states(session, case.case_id)
+    assert states[sent.message_id] == "failed (invalid_envelope)"
