@@ -20,9 +20,8 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q -p no:cacheprovider -rs --cov=crypto --cov-report=term --cov-fail-under=95
 
-demo:
-	@echo "make demo: not yet. The scripted walkthrough (simulator, relay, console) is the"
-	@echo "demo issue; until then, 'make test' runs the same story end to end."
+demo: $(STAMP)
+	$(BIN)/writein demo
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_crypto.py
