@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import re
 import secrets
 import sys
@@ -33,10 +34,13 @@ from typing import Any
 from bot.caseid import CASE_ID_PATTERN
 from bot.demo_photo import make_photo, read_exif
 from bot.demo_relay import RelayProcess
-from bot.demo_scan import Needle, ScanReport, integer_needle, scan, self_check
+from bot.demo_scan import Needle, ScanReport, count_in, integer_needle, scan, self_check
 from bot.demo_show import Show
 from bot.demo_site import INTAKE, Officer, Site, bot_token, build_site
 from bot.i18n import catalog
+from bot.keyring import RelayKeyRing
+from bot.relay import KEY_VERSION_SETTING
+from crypto import Envelope, InvalidEnvelope, open_envelope
 from handlers import (
     Session,
     Workspace,
@@ -49,7 +53,7 @@ from handlers import (
     start_session,
     unlock_key,
 )
-from handlers.thread import open_items
+from handlers.thread import DIRECTIONS, open_items
 from telesim import ChatMessage, SimUser, TelegramSimulator
 
 __all__ = ["DemoFailure", "main", "register", "run_demo"]
@@ -402,6 +406,12 @@ class Demo:
         refs = [ref for i in items for ref in i.attachments]
         check(len(refs) == 1, "the case should hold the one photo")
         ref = refs[0]
+        decrypted = json.dumps(
+            [i.to_json() for i in items] + [a.model_dump(mode="json") for a in intake],
+            ensure_ascii=False,
+        ).encode("utf-8")
+        named = {n.label: sum(count_in(decrypted, n).values()) for n in self.identity_needles()}
+        check(not any(named.values()), f"what alice decrypts should not name the source: {named}")
         console = ("What alice's console shows", "English")
         self.show.columns("intake: I work there", "intake: I work there", headers=console)
         self.show.columns(f"intake: {intake[1].answer}", f"intake: {TOPIC[1]}")
@@ -418,6 +428,9 @@ class Demo:
         check(self.canary.encode() not in data, "the exported photo should not hold the canary")
         self.show.kv("exported to", exported.path)
         self.show.check(f"the photo alice exports: {stripped.describe()}, no canary")
+        self.show.check(
+            "nothing alice decrypted names the source: 0 hits for their id, username, names"
+        )
 
         bob = site.officers["bob"]
         bob_session = await self._open_session(bob)
@@ -503,13 +516,19 @@ class Demo:
     # -- 9. the plaintext scan ------------------------------------------------------------------
 
     def needles(self) -> list[Needle]:
-        _, _, user = self._ready()
         return [
             Needle("message text", MESSAGE[0]),
             Needle("intake answer", TOPIC[0]),
             Needle("reply text", REPLY[0]),
             Needle("photo EXIF canary", self.canary),
             Needle("recovery phrase", self.phrase),
+            *self.identity_needles(),
+            *([Needle("message after rotation", LATER[0])] if self.rotated else []),
+        ]
+
+    def identity_needles(self) -> list[Needle]:
+        _, _, user = self._ready()
+        return [
             integer_needle("Telegram user id", user.id),
             Needle("username", user.username or ""),
             Needle("first name", user.first_name),
@@ -554,12 +573,48 @@ class Demo:
         )
         self.show.line()
         self.report_hits(report)
+        await self.relay_reads_nothing()
         log = site.relay_log.read_bytes()
         token_hits = log.count(site.token.encode())
         check(token_hits == 0, "the bot token must not appear in the relay's log")
         self.show.check(
             f"0 hits in {len(report.files)} files ({report.bytes_scanned:,} bytes); "
             "the bot token appears 0 times in the relay log"
+        )
+
+    async def relay_reads_nothing(self) -> None:
+        """P2: everything the relay holds opens nothing the store keeps."""
+        site, workspace = self.site, self.workspace
+        assert site is not None and workspace is not None
+        ring = await asyncio.to_thread(
+            RelayKeyRing.load, site.layout.relay_key, site.relay_passphrase.encode()
+        )
+        store = workspace.store
+        envelopes = await store.list_envelopes(self.case_id, limit=1000)
+        signers = [*workspace.signers.relay, *workspace.signers.handlers]
+        opened = 0
+        for envelope in envelopes:
+            direction = DIRECTIONS[envelope.direction]
+            for keys in ring.keys:
+                try:
+                    open_envelope(
+                        Envelope(envelope.core, envelope.wraps),
+                        recipient=keys.delivery,
+                        trusted_signers=signers,
+                        expect_case_id=envelope.case_id,
+                        expect_direction=direction,
+                    )
+                except InvalidEnvelope:
+                    continue
+                opened += 1
+        check(opened == 0, "the relay's own keys should open none of the stored envelopes")
+        waiting = [i for i in await store.list_outbox(self.case_id) if i.envelope is not None]
+        check(not waiting, "a delivered reply's outbox copy should be wiped")
+        inbox = await store.count_inbox()
+        check(inbox == 0, "the inbox should be empty once every update is processed")
+        self.show.check(
+            f"the relay's own key ring (every key it holds) opens 0 of {len(envelopes)} stored "
+            "envelopes; delivered replies' outbox copies: wiped; sealed inbox: 0 rows"
         )
 
     # -- 10. key rotation -----------------------------------------------------------------------
@@ -579,10 +634,14 @@ class Demo:
             self.show.line("Skipped; the rest of the story does not depend on it.")
             return
         before = len(await load_thread(self.session, self.case_id))
+        finished: list[str] = []
 
-        def progress(*parts: object) -> None:
-            self.show.line("  " + " ".join(str(p) for p in parts))
+        def progress(phase: str, done: int, total: int) -> None:
+            if done >= total and phase not in finished:
+                finished.append(phase)
+                self.show.line(f"  {phase}: {done}/{total}")
 
+        started = time.monotonic()
         report = await rotate(
             site.config,
             admin_passphrase=site.admin_passphrase.encode(),
@@ -591,10 +650,27 @@ class Demo:
             wait_for_relay=30.0,
         )
         self.rotated = True
-        self.show.line(f"rotation report: {report}")
-        version = await self.workspace.store.get_setting("relay.key_version")
-        self.show.kv("relay announces key set", f"v{version}")
-        check(version not in (None, "1"), "the running relay should use the new key set")
+        seconds = time.monotonic() - started
+        new = int(report.to_version)
+        moved = ", ".join(f"{k} {v}" for k, v in report.moved.items() if v) or "nothing"
+        self.show.kv("key set", f"v{report.from_version} → v{new} in {seconds:.1f} s")
+        self.show.kv("moved to the new keys", moved)
+        check(not report.unreadable, f"every sealed value should move: {report.unreadable}")
+        check(report.relay_switched, "the running relay should announce the new keys")
+        version = await self.workspace.store.get_setting(KEY_VERSION_SETTING)
+        check(version == str(new), "the running relay should use the new key set")
+        ring = await asyncio.to_thread(
+            RelayKeyRing.load, site.layout.relay_key, site.relay_passphrase.encode()
+        )
+        check(
+            [k.version for k in ring.keys] == [new],
+            "the old key set's private keys should be gone from the ring file",
+        )
+        self.show.check(
+            f"the running relay (pid {self.relay.pid if self.relay else '?'}) switched to "
+            f"v{new} without a restart; the key ring file holds v{new} only"
+        )
+        self.show.line()
 
         await self._source_sends_text(LATER[0])
         self.show.columns(f"→ «{LATER[0]}»", f"→ “{LATER[1]}”", headers=HEADERS)

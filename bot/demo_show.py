@@ -60,11 +60,21 @@ class Show:
         self.line(f"{label}{render_untrusted(value)}")
 
     def kv(self, key: str, value: object, *, key_width: int = 26) -> None:
-        self.line(f"{key:<{key_width}} {value}")
+        lines = textwrap.wrap(
+            f"{key:<{key_width}} {value}",
+            self.width - len(INDENT),
+            subsequent_indent=" " * (key_width + 1),
+            break_on_hyphens=False,
+        )
+        for line in lines or [key]:
+            self.line(line)
 
     def check(self, text: str) -> None:
         """A claim the demo has just verified on real data."""
-        self.line(f"✓ {text}")
+        for line in textwrap.wrap(
+            f"✓ {text}", self.width - len(INDENT), subsequent_indent="  ", break_on_hyphens=False
+        ):
+            self.line(line)
 
     def columns(
         self, left: str, right: str, *, headers: tuple[str, str] | None = None, max_lines: int = 0
