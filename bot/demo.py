@@ -53,7 +53,7 @@ from handlers import (
     start_session,
     unlock_key,
 )
-from handlers.thread import DIRECTIONS, open_items
+from handlers.thread import DIRECTIONS, open_item, open_items
 from telesim import ChatMessage, SimUser, TelegramSimulator
 
 __all__ = ["DemoFailure", "main", "register", "run_demo"]
@@ -432,6 +432,8 @@ class Demo:
             "nothing alice decrypted names the source: 0 hits for their id, username, names"
         )
 
+        await self._tampering_shows(session)
+
         bob = site.officers["bob"]
         bob_session = await self._open_session(bob)
         assert self.workspace is not None
@@ -442,6 +444,30 @@ class Demo:
         self.show.check(
             f"bob (certified, not assigned) opens {readable} of {len(envelopes)} envelopes: "
             "none is wrapped for his key"
+        )
+
+    async def _tampering_shows(self, session: Session) -> None:
+        """P5 on the case's real text envelope: altered or moved, it no longer opens."""
+        store = session.store
+        envelopes = await store.list_envelopes(self.case_id, limit=1000, wraps=session.me.key_id)
+        text = [e for e in envelopes if open_item(session, e).text == MESSAGE[0]]
+        check(len(text) == 1, "the source's text should be one envelope")
+        original = text[0]
+        flipped = bytearray(original.core)
+        flipped[len(flipped) // 2] ^= 0x01
+        other_case = "0000-0000-0000" if self.case_id != "0000-0000-0000" else "1111-1111-1111"
+        forged = [
+            original.model_copy(update={"core": bytes(flipped)}),
+            original.model_copy(update={"case_id": other_case}),
+        ]
+        opened = [open_item(session, e) for e in forged]
+        check(
+            not any(i.readable for i in opened),
+            "an altered or moved envelope should not open",
+        )
+        self.show.check(
+            "the same envelope with one bit flipped, or presented as another case's, "
+            "shows as 'cannot be verified or decrypted'"
         )
 
     # -- 6. and 7. a reply ----------------------------------------------------------------------
