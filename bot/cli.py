@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from importlib.metadata import version as dist_version
 
 from bot.config import ConfigError, load_config
+from bot.demo import register as register_demo
 from bot.passphrase import PassphraseError, get_passphrase
 from bot.run import ENV_RELAY_PASSPHRASE, TokenError, run_relay
 from bot.setup import SetupError, initialise
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sim_args", nargs=argparse.REMAINDER, help="options for the simulator")
     p.set_defaults(func=_cmd_sim)
     register_console(sub)
+    register_demo(sub)
     return parser
 
 

@@ -27,7 +27,8 @@ class RelayProcess:
 
     @property
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "bot.cli", "bot", "--config", str(self.config_file)]
+        # -P: the demo folder (the cwd) holds a "handlers" folder that must not shadow ours.
+        return [sys.executable, "-P", "-m", "bot.cli", "bot", "--config", str(self.config_file)]
 
     @property
     def pid(self) -> int | None:
