@@ -865,7 +865,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             return 2
     else:
         root = Path(tempfile.mkdtemp(prefix="writein-demo-"))
-    return asyncio.run(run_demo(root))
+    try:
+        return asyncio.run(run_demo(root))
+    except KeyboardInterrupt:
+        # run_demo's finally blocks have stopped the relay by now.
+        print(f"\nwritein demo: interrupted; nothing is left running ({root} is kept)")
+        return 130
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
