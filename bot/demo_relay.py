@@ -27,7 +27,7 @@ class RelayProcess:
 
     @property
     def command(self) -> list[str]:
-        # -P: the demo folder (the cwd) holds a "handlers" folder that must not shadow ours.
+        # -P: nothing in the demo folder (the cwd) may shadow writein's own packages.
         return [sys.executable, "-P", "-m", "bot.cli", "bot", "--config", str(self.config_file)]
 
     @property

@@ -10,7 +10,7 @@ Layout of the demo folder::
     writein.toml          the configuration the relay and the console read
     data/                 the relay's data directory: writein.db (+ -wal, -shm), keys/
     secrets/              bot token and passphrases (0600): a demo prints them
-    handlers/             alice.key, bob.key: the case officers' own key files
+    officers/             alice.key, bob.key: the case officers' own key files
     exported/             what alice exports (plaintext by design: her machine)
     relay.log             the relay's log
 """
@@ -138,7 +138,7 @@ class Site:
 
 
 def config_text(
-    *, base_url: str, base_file_url: str, fingerprint: str, key_file: str = "handlers/alice.key"
+    *, base_url: str, base_file_url: str, fingerprint: str, key_file: str = "officers/alice.key"
 ) -> str:
     lines = [
         "# writein demo configuration, written by `writein demo`: throw-away keys, a simulated",
@@ -174,7 +174,7 @@ def config_text(
 def _prepare(root: Path, token: str, relay_passphrase: str) -> None:
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(root, 0o700)
-    for folder in ("handlers", "exported"):
+    for folder in ("officers", "exported"):
         (root / folder).mkdir(mode=0o700, exist_ok=True)
     _write_private(root / "secrets" / "bot-token", token)
     _write_private(root / "secrets" / "relay-passphrase", relay_passphrase)
@@ -213,7 +213,7 @@ async def build_site(root: Path, *, base_url: str, base_file_url: str, token: st
     async with await open_store(config.store_url) as store:
         for name in HANDLERS:
             secret = passphrase()
-            key_file = root / "handlers" / f"{name}.key"
+            key_file = root / "officers" / f"{name}.key"
             made = await asyncio.to_thread(keygen, name, key_file, secret.encode())
             bundle_name, enc, sig = parse_handler_bundle(made.bundle)
             await enrol_handler(
