@@ -511,7 +511,7 @@ class Demo:
             "The source's chat keeps no history",
             "Whoever takes the source's phone finds none of what they sent: each message was "
             "deleted once sealed. The bot's own messages are protected; its acknowledgements "
-            "delete themselves after 30 s.",
+            "delete themselves after 30\u00a0s.",
         )
         sent = set(self.sent_by_source)
 
