@@ -15,12 +15,23 @@ from pathlib import Path
 from bot.config import Config
 from bot.keyring import RelayKeyRing, RelayKeys
 from bot.trust import ORG_PUBLIC_KEY_SETTING
-from crypto import DEFAULT_ARGON2, Argon2Params, Role, SigningKeyPair, certify, fingerprint
+from crypto import (
+    DEFAULT_ARGON2,
+    Argon2Params,
+    CryptoError,
+    Role,
+    SigningKeyPair,
+    certify,
+    fingerprint,
+    fingerprint_matches,
+    verify_certificate,
+)
 from store import KeyPurpose, StoreOperations, open_store
-from store.keyfiles import write_secret_file
+from store.keyfiles import read_secret_file, write_secret_file
 
 ORG_KEY_KIND = "org"
 RELAY_CERT_NAME = "relay"
+ENV_ADMIN_PASSPHRASE = "WRITEIN_ADMIN_PASSPHRASE"  # noqa: S105 (a variable name)
 
 
 class SetupError(Exception):
@@ -45,6 +56,11 @@ class Layout:
     def org_key(self) -> Path:
         return self.keys_dir / "org.key"
 
+    @property
+    def rotation_lock(self) -> Path:
+        """Held (flock) while `writein admin rotate-keys` runs: one rotation at a time."""
+        return self.keys_dir / "rotation.lock"
+
 
 @dataclass(frozen=True)
 class InitResult:
@@ -57,10 +73,24 @@ def _private_dir(path: Path) -> None:
     os.chmod(path, 0o700)
 
 
+def load_org_key(path: Path, passphrase: bytes, pinned_fingerprint: str) -> SigningKeyPair:
+    """The organisation key from its file, refused unless it is the one the config pins."""
+    org = SigningKeyPair.from_seed(read_secret_file(path, passphrase, kind=ORG_KEY_KIND))
+    if not pinned_fingerprint:
+        raise SetupError("trust.org_fingerprint is not set in the configuration")
+    if not fingerprint_matches(org.public, pinned_fingerprint):
+        raise SetupError(f"{path} is not the organisation key trust.org_fingerprint names")
+    return org
+
+
 async def publish_relay_keys(
     store: StoreOperations, org: SigningKeyPair, keys: RelayKeys, *, now: int | None = None
 ) -> None:
-    """Certify a relay key set and record its versions in the store (public parts only)."""
+    """Certify a relay key set and record its versions in the store (public parts only).
+
+    Publishing the same key set again changes nothing (a resumed rotation does); rows of
+    this version for other keys are refused with SetupError.
+    """
     cert = certify(
         org,
         role=Role.BOT,
@@ -70,11 +100,30 @@ async def publish_relay_keys(
         issued=int(time.time()) if now is None else now,
         key_version=keys.version,
     )
-    await store.add_relay_key(KeyPurpose.SIGNING, keys.version, cert)
-    await store.add_relay_key(KeyPurpose.DELIVERY, keys.version, cert)
     # Symmetric keys have no public part: record a short one-way id of each instead.
-    await store.add_relay_key(KeyPurpose.PEPPER, keys.version, _secret_id(keys.pepper))
-    await store.add_relay_key(KeyPurpose.AT_REST, keys.version, _secret_id(keys.at_rest))
+    rows = {
+        KeyPurpose.SIGNING: cert,
+        KeyPurpose.DELIVERY: cert,
+        KeyPurpose.PEPPER: _secret_id(keys.pepper),
+        KeyPurpose.AT_REST: _secret_id(keys.at_rest),
+    }
+    for purpose, public in rows.items():
+        existing = await store.get_relay_key(purpose, keys.version)
+        if existing is None:
+            await store.add_relay_key(purpose, keys.version, public)
+        elif not _same_keys(existing.public, public, org):
+            raise SetupError(f"the store already holds other relay keys for version {keys.version}")
+
+
+def _same_keys(stored: bytes, fresh: bytes, org: SigningKeyPair) -> bool:
+    """Whether two records of a relay key name the same keys (certificates differ in time)."""
+    if stored == fresh:
+        return True
+    try:
+        a, b = verify_certificate(stored, org.public), verify_certificate(fresh, org.public)
+    except CryptoError:
+        return False
+    return (a.encryption_key.raw, a.signing_key.raw) == (b.encryption_key.raw, b.signing_key.raw)
 
 
 def _secret_id(secret: bytes) -> bytes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -39,6 +40,7 @@ from .compose import format_duration, parse_duration, send_note, send_reply
 from .export import export_attachment
 from .keygen import keygen
 from .manage import assign, set_status
+from .rotate import RotationStage, next_key_path, rotate_handler_key
 from .session import Session, key_path, open_workspace, start_session, unlock_key
 from .thread import ThreadItem, load_intake, load_page, load_thread
 from .untrusted import render_untrusted
@@ -303,6 +305,39 @@ def _keygen(args: argparse.Namespace) -> int:
         return exc.exit_code
 
 
+def _rotate(args: argparse.Namespace) -> int:
+    async def main() -> int:
+        config = _config(args)
+        workspace = await open_workspace(config)
+        try:
+            path = key_path(config, args.key)
+            passphrase = _passphrase(args, f"Passphrase for {path}: ")
+            with translating():
+                done = await rotate_handler_key(workspace, path, passphrase, force=args.force)
+        finally:
+            await workspace.close()
+        if done.stage is RotationStage.FINISHED:
+            _say(
+                f"Rotated: {path} now holds key v{done.key_version} of {done.name};"
+                f" {done.rewrapped} more message(s) moved, the old key is destroyed."
+            )
+            return 0
+        if args.bundle_out:
+            text = base64.b64encode(done.bundle).decode("ascii") + "\n"
+            await asyncio.to_thread(Path(args.bundle_out).write_text, text)
+        _say(f"New keys for {done.name} are in {next_key_path(path)} (same passphrase).")
+        _say(f"{done.rewrapped} message(s) re-wrapped for them so far.")
+        if done.unreadable:
+            _warn(f"{done.unreadable} message(s) did not verify and cannot be moved")
+        _say("Public bundle (the admin certifies it: writein admin renew-handler):")
+        _say(base64.b64encode(done.bundle).decode("ascii"))
+        _say(f"Fingerprint (read it to the admin by phone or in person): {done.fingerprint}")
+        _say("Once the admin has certified it, run `writein handler rotate` again.")
+        return 0
+
+    return _run(main)
+
+
 def _tui(args: argparse.Namespace) -> int:
     from .tui import ConsoleApp  # Textual loads only for the interactive console
 
@@ -413,6 +448,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--out", required=True, metavar="FILE", help="the new key file")
     p.add_argument("--passphrase-file", metavar="FILE", default=None)
     p.set_defaults(func=_keygen)
+    p = handler_sub.add_parser(
+        "rotate",
+        help="new keys for you, certified by the admin; your messages move to them",
+        description=(
+            "Rotate your key: the first run makes new keys and prints the bundle for the "
+            "admin (writein admin renew-handler); run it again once they certified it."
+        ),
+    )
+    _common(p, suppress=False)
+    p.add_argument("--force", action="store_true", help="give up messages that no longer verify")
+    p.add_argument("--bundle-out", metavar="FILE", help="also write the public bundle there")
+    p.set_defaults(func=_rotate)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

@@ -49,8 +49,11 @@ from ._records import (
     KeyPurpose,
     KeyStatus,
     OutboxItem,
+    PastCertificate,
     RelayKey,
     ScheduledDeletion,
+    SealedItem,
+    SealedKind,
     WrapSelection,
 )
 
@@ -116,6 +119,16 @@ class StoreOperations(Protocol):
         status: CaseStatus | None = None,
         flag: CaseFlag | None = None,
         handler: str | None = None,
+    ) -> int: ...
+
+    async def list_inactive_cases(
+        self, *, before: date, status: CaseStatus | None = None, limit: int = 100
+    ) -> list[Case]:
+        """Retention: cases last active before ``before`` (a UTC day), least recent first."""
+        ...
+
+    async def count_inactive_cases(
+        self, *, before: date, status: CaseStatus | None = None
     ) -> int: ...
 
     async def set_case_status(self, case_id: str, status: CaseStatus) -> None: ...
@@ -208,6 +221,18 @@ class StoreOperations(Protocol):
         """Retention: delete envelopes stored before ``day`` (all cases, or one)."""
         ...
 
+    async def count_envelopes_before(self, day: date) -> int:
+        """Retention, dry run: how many envelopes were stored before ``day``."""
+        ...
+
+    async def count_attachments_before(self, day: date) -> int:
+        """Retention, dry run: attachments of the envelopes stored before ``day``."""
+        ...
+
+    async def last_envelope_seq(self) -> int:
+        """The highest envelope ``seq`` handed out so far (0 in a new store)."""
+        ...
+
     async def add_wraps(self, message_id: bytes, wraps: Mapping[bytes, bytes]) -> int:
         """Add wraps for more key ids; existing key ids are kept. Returns how many were new."""
         ...
@@ -293,6 +318,10 @@ class StoreOperations(Protocol):
         """Forget processed update ids recorded before ``before``."""
         ...
 
+    async def last_processed_update_on(self) -> date | None:
+        """The UTC day the newest remembered update was processed, or None."""
+        ...
+
     # -- dialogues -----------------------------------------------------------------
 
     async def put_dialogue(
@@ -373,6 +402,19 @@ class StoreOperations(Protocol):
         """Items still to deliver (pending or claimed)."""
         ...
 
+    async def list_outbox_backlog(
+        self, *, after_id: int | None = None, limit: int = 100
+    ) -> list[OutboxItem]:
+        """Items still to deliver (pending or claimed), by ``outbox_id``: key rotation."""
+        ...
+
+    async def replace_outbox_envelope(self, outbox_id: int, old: bytes, new: bytes) -> bool:
+        """Swap an undelivered item's envelope if it is still ``old`` (compare-and-set).
+
+        A key rotation re-wraps replies for the relay's new delivery key this way.
+        """
+        ...
+
     # -- scheduled deletions ------------------------------------------------------------
 
     async def add_scheduled_deletion(
@@ -417,7 +459,15 @@ class StoreOperations(Protocol):
         ...
 
     async def set_handler_certificate(self, name: str, certificate: bytes) -> None:
-        """A new certificate for an active handler (key rotation)."""
+        """A new certificate for an active handler (key rotation).
+
+        The certificate it replaces is kept (``list_past_certificates``), so what the
+        handler signed with the earlier key still verifies.
+        """
+        ...
+
+    async def list_past_certificates(self, *, name: str | None = None) -> list[PastCertificate]:
+        """Replaced handler certificates (all handlers, or one), oldest first."""
         ...
 
     # -- relay keys ------------------------------------------------------------------------
@@ -443,8 +493,43 @@ class StoreOperations(Protocol):
         ...
 
     async def set_relay_key_status(
-        self, purpose: KeyPurpose, version: int, status: KeyStatus
-    ) -> None: ...
+        self,
+        purpose: KeyPurpose,
+        version: int,
+        status: KeyStatus,
+        *,
+        last_seq: int | None = None,
+    ) -> None:
+        """Change a key's status; ``last_seq`` (kept once set) bounds a retired signing key."""
+        ...
+
+    # -- key rotation: values sealed under one relay key version -------------------------
+
+    async def list_sealed(
+        self,
+        kind: SealedKind,
+        *,
+        except_version: int,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[SealedItem]:
+        """Values of ``kind`` that are not at key version ``except_version``.
+
+        A value is at version v when it starts with v as a u32 (big-endian); a lookup
+        hash also has to be 36 bytes long. Pass the last item's ``position`` as
+        ``after`` for the next page.
+        """
+        ...
+
+    async def count_sealed(self, kind: SealedKind, *, except_version: int) -> int: ...
+
+    async def replace_sealed(
+        self, kind: SealedKind, changes: Sequence[tuple[str, bytes, bytes]]
+    ) -> int:
+        """Compare-and-set many values: ``(key, old, new)``; a row whose value is no
+        longer ``old`` is left alone, and so is a lookup hash another case already
+        has. Returns how many were replaced."""
+        ...
 
     # -- audit -------------------------------------------------------------------------------
 

@@ -30,8 +30,11 @@ __all__ = [
     "KeyStatus",
     "OutboxItem",
     "OutboxStatus",
+    "PastCertificate",
     "RelayKey",
     "ScheduledDeletion",
+    "SealedItem",
+    "SealedKind",
     "WrapSelection",
 ]
 
@@ -76,6 +79,23 @@ class KeyStatus(StrEnum):
     ACTIVE = "active"
     RETIRING = "retiring"
     RETIRED = "retired"
+
+
+class SealedKind(StrEnum):
+    """The relay's values that name their key version in their first four bytes.
+
+    A key rotation lists those of an older version and replaces them
+    (``list_sealed`` / ``replace_sealed``).
+    """
+
+    #: ``cases.lookup_hash``: a keyed hash, u32 pepper version first (36 bytes);
+    #: a 32-byte hash is from version 1, before hashes were tagged.
+    LOOKUP_HASH = "lookup_hash"
+    CHAT_REF = "chat_ref"  # cases.sealed_chat_ref
+    DELETION_REF = "deletion_ref"  # scheduled_deletions.sealed_ref
+    SENT_REF = "sent_ref"  # outbox.sent_ref
+    INBOX = "inbox"  # inbox.sealed_update
+    DIALOGUE = "dialogue"  # dialogues.sealed_state
 
 
 #: Which wraps to load with an envelope: every one, none, or one key id's.
@@ -172,6 +192,29 @@ class RelayKey(_Record):
     public: bytes
     status: KeyStatus
     created_on: date
+    #: For a retired key: the last envelope ``seq`` stored while it was in use.
+    last_seq: int | None = None
+
+
+class PastCertificate(_Record):
+    """A certificate a handler had before their key was rotated (public data only)."""
+
+    name: str
+    certificate: bytes
+    replaced_on: date
+
+
+class SealedItem(_Record):
+    """One value a key rotation re-seals (see :class:`SealedKind`)."""
+
+    kind: SealedKind
+    #: The row: a case id, an outbox or deletion id, an update id, or a lookup hash (hex).
+    key: str
+    #: What the seal is bound to: the case id, the update id, or the lookup hash (hex).
+    context: str
+    value: bytes
+    #: Paging cursor: pass the last item's back as ``after``.
+    position: int
 
 
 class AuditEntry(_Record):

@@ -22,6 +22,7 @@ from crypto import DEFAULT_ARGON2, Argon2Params, open_secret, seal_secret
 __all__ = [
     "MAX_KEY_FILE_SIZE",
     "KeyFileError",
+    "key_file_params",
     "read_key_file",
     "read_secret_file",
     "write_key_file",
@@ -141,3 +142,25 @@ def read_secret_file(path: StrPath, passphrase: bytes, *, kind: str) -> bytes:
     wrong-kind file and crypto.WrongPassphrase for a wrong passphrase.
     """
     return open_secret(read_key_file(path), passphrase, kind=kind)
+
+
+def key_file_params(path: StrPath) -> Argon2Params:
+    """The Argon2id cost an existing key file was sealed with (docs/protocol.md §6).
+
+    Replacing a key file (a key rotation) keeps its cost. A file already sealed below
+    the RFC 9106 profile (a test or demo set-up) keeps that weak cost too, rather than
+    being refused: the caller did not choose it.
+    """
+    blob = read_key_file(path)
+    kind_end = 6 + (blob[5] if len(blob) > 5 else 0)
+    fields = blob[kind_end + 1 : kind_end + 13]
+    if blob[:4] != b"WRIK" or len(fields) != 12:
+        raise KeyFileError(f"{path} is not a writein key file")
+    iterations, lanes, memory = (int.from_bytes(fields[i : i + 4], "big") for i in (0, 4, 8))
+    try:
+        params = Argon2Params(iterations=iterations, lanes=lanes, memory_kib=memory)
+    except ValueError:
+        raise KeyFileError(f"{path} has Argon2 parameters out of range") from None
+    if params.is_strong:
+        return params
+    return Argon2Params.insecure_for_tests(iterations=iterations, lanes=lanes, memory_kib=memory)

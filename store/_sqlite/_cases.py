@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final
 
 import aiosqlite
@@ -86,6 +86,17 @@ def case_count_query(
 ) -> tuple[str, Params]:
     where, _order, params = _case_filters(status, flag, handler)
     return f"SELECT count(*) {where}", params
+
+
+def _inactive(before: date, status: CaseStatus | None) -> tuple[str, list[object]]:
+    if not isinstance(before, date) or isinstance(before, datetime):
+        raise TypeError("before must be a date")
+    where = "last_activity_on < ?"
+    params: list[object] = [before.isoformat()]
+    if status is not None:
+        where += " AND status = ?"
+        params.append(CaseStatus(status).value)
+    return where, params
 
 
 # The next activity number. max() on the unique index is one lookup; SQLite has
@@ -209,6 +220,26 @@ class CaseOps(SqliteBase):
         sql, params = case_count_query(status=status, flag=flag, handler=handler)
         async with self._read() as db:
             row = await fetch_one(db, sql, params)
+        return 0 if row is None else int(row[0])
+
+    async def list_inactive_cases(
+        self, *, before: date, status: CaseStatus | None = None, limit: int = 100
+    ) -> list[Case]:
+        where, params = _inactive(before, status)
+        params.append(check.limit(limit))
+        async with self._read() as db:
+            rows = await fetch_all(
+                db,
+                f"SELECT * FROM cases WHERE {where}"  # noqa: S608 (fixed text, placeholders)
+                " ORDER BY last_activity_on, case_id LIMIT ?",
+                params,
+            )
+        return [_case(row) for row in rows]
+
+    async def count_inactive_cases(self, *, before: date, status: CaseStatus | None = None) -> int:
+        where, params = _inactive(before, status)
+        async with self._read() as db:
+            row = await fetch_one(db, f"SELECT count(*) FROM cases WHERE {where}", params)  # noqa: S608
         return 0 if row is None else int(row[0])
 
     async def _update_case(self, case_id: str, assignment: str, value: object) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from .. import _checks as check
 from .._errors import ConflictError, NotFoundError
-from .._records import Handler, HandlerStatus, KeyPurpose, KeyStatus, RelayKey
+from .._records import Handler, HandlerStatus, KeyPurpose, KeyStatus, PastCertificate, RelayKey
 from .._time import day_of, now_or, parse_day
 from ._base import SqliteBase, execute, fetch_all, fetch_one
 
@@ -33,6 +33,7 @@ def _relay_key(row: sqlite3.Row) -> RelayKey:
         public=row["public"],
         status=KeyStatus(row["status"]),
         created_on=parse_day(row["created_on"]),
+        last_seq=row["last_seq"],
     )
 
 
@@ -124,8 +125,39 @@ class KeyOps(SqliteBase):
             raise NotFoundError("no such handler")
 
     async def set_handler_certificate(self, name: str, certificate: bytes) -> None:
+        name = check.handler_name(name)
         value = check.blob(certificate, "certificate", max_size=_MAX_CERTIFICATE)
-        await self._update_active_handler(name, "certificate = ?", value)
+        today = day_of(now_or(None)).isoformat()
+        async with self._write(several=True) as db:
+            found = await fetch_one(db, "SELECT status FROM handlers WHERE name = ?", (name,))
+            if found is None:
+                raise NotFoundError("no such handler")
+            if found[0] != HandlerStatus.ACTIVE.value:
+                raise ConflictError("the handler is revoked")
+            await execute(
+                db,
+                "INSERT INTO handler_certificate_history (name, certificate, replaced_on)"
+                " SELECT name, certificate, ? FROM handlers WHERE name = ? AND certificate <> ?",
+                (today, name, value),
+            )
+            await execute(db, "UPDATE handlers SET certificate = ? WHERE name = ?", (value, name))
+
+    async def list_past_certificates(self, *, name: str | None = None) -> list[PastCertificate]:
+        sql = "SELECT * FROM handler_certificate_history"
+        params: list[object] = []
+        if name is not None:
+            sql += " WHERE name = ?"
+            params.append(check.handler_name(name))
+        async with self._read() as db:
+            rows = await fetch_all(db, sql + " ORDER BY seq", params)
+        return [
+            PastCertificate(
+                name=row["name"],
+                certificate=row["certificate"],
+                replaced_on=parse_day(row["replaced_on"]),
+            )
+            for row in rows
+        ]
 
     # -- relay keys --------------------------------------------------------------------
 
@@ -179,12 +211,25 @@ class KeyOps(SqliteBase):
         return [_relay_key(row) for row in rows]
 
     async def set_relay_key_status(
-        self, purpose: KeyPurpose, version: int, status: KeyStatus
+        self,
+        purpose: KeyPurpose,
+        version: int,
+        status: KeyStatus,
+        *,
+        last_seq: int | None = None,
     ) -> None:
-        params = (KeyStatus(status).value, KeyPurpose(purpose).value, _version(version))
+        params = (
+            KeyStatus(status).value,
+            None if last_seq is None else check.non_negative(last_seq, "last_seq"),
+            KeyPurpose(purpose).value,
+            _version(version),
+        )
         async with self._write() as db:
             changed = await execute(
-                db, "UPDATE relay_keys SET status = ? WHERE purpose = ? AND version = ?", params
+                db,
+                "UPDATE relay_keys SET status = ?, last_seq = coalesce(last_seq, ?)"
+                " WHERE purpose = ? AND version = ?",
+                params,
             )
         if not changed:
             raise NotFoundError("no such relay key")

@@ -44,6 +44,12 @@ async def _load_wraps(
     return found
 
 
+def _day(day: object) -> str:
+    if not isinstance(day, date) or isinstance(day, datetime):
+        raise TypeError("day must be a date")
+    return day.isoformat()
+
+
 def _envelope(row: sqlite3.Row, wraps: dict[bytes, bytes]) -> Envelope:
     return Envelope(
         message_id=row["message_id"],
@@ -163,6 +169,29 @@ class MessageOps(SqliteBase):
             params.append(check.case_id(case_id))
         async with self._write() as db:
             return await execute(db, sql, params)
+
+    async def count_envelopes_before(self, day: date) -> int:
+        async with self._read() as db:
+            row = await fetch_one(
+                db, "SELECT count(*) FROM envelopes WHERE stored_on < ?", (_day(day),)
+            )
+        return 0 if row is None else int(row[0])
+
+    async def count_attachments_before(self, day: date) -> int:
+        async with self._read() as db:
+            row = await fetch_one(
+                db,
+                "SELECT count(*) FROM attachments a JOIN envelopes e"
+                " ON e.message_id = a.message_id WHERE e.stored_on < ?",
+                (_day(day),),
+            )
+        return 0 if row is None else int(row[0])
+
+    async def last_envelope_seq(self) -> int:
+        async with self._read() as db:
+            # AUTOINCREMENT remembers the highest seq even after deletions.
+            row = await fetch_one(db, "SELECT seq FROM sqlite_sequence WHERE name = 'envelopes'")
+        return 0 if row is None else int(row[0])
 
     # -- wraps -------------------------------------------------------------------
 

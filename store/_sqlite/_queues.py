@@ -10,7 +10,7 @@ from typing import Final
 from .. import _checks as check
 from .._errors import LeaseLostError, NotFoundError
 from .._records import Dialogue, InboxItem, OutboxItem, OutboxStatus, ScheduledDeletion
-from .._time import day_of, epoch, from_epoch, lease_end, now_or
+from .._time import day_of, epoch, from_epoch, lease_end, now_or, parse_day
 from ._base import SqliteBase, execute, fetch_all, fetch_one
 
 __all__ = ["QueueOps", "outbox_claim_query"]
@@ -142,6 +142,11 @@ class QueueOps(SqliteBase):
             return await execute(
                 db, "DELETE FROM processed_updates WHERE processed_on < ?", (before.isoformat(),)
             )
+
+    async def last_processed_update_on(self) -> date | None:
+        async with self._read() as db:
+            row = await fetch_one(db, "SELECT max(processed_on) FROM processed_updates")
+        return None if row is None or row[0] is None else parse_day(row[0])
 
     # -- dialogues -------------------------------------------------------------------
 
@@ -312,6 +317,34 @@ class QueueOps(SqliteBase):
                 db, "SELECT count(*) FROM outbox WHERE status IN ('pending', 'claimed')"
             )
         return 0 if row is None else int(row[0])
+
+    async def list_outbox_backlog(
+        self, *, after_id: int | None = None, limit: int = 100
+    ) -> list[OutboxItem]:
+        params = (check.cursor(after_id, "after_id") or 0, check.limit(limit))
+        async with self._read() as db:
+            rows = await fetch_all(
+                db,
+                "SELECT * FROM outbox WHERE status IN ('pending', 'claimed') AND id > ?"
+                " ORDER BY id LIMIT ?",
+                params,
+            )
+        return [_outbox(row) for row in rows]
+
+    async def replace_outbox_envelope(self, outbox_id: int, old: bytes, new: bytes) -> bool:
+        params = (
+            check.blob(new, "new"),
+            check.non_negative(outbox_id, "outbox_id"),
+            check.blob(old, "old"),
+        )
+        async with self._write() as db:
+            changed = await execute(
+                db,
+                "UPDATE outbox SET envelope = ? WHERE id = ? AND envelope = ?"
+                " AND status IN ('pending', 'claimed')",
+                params,
+            )
+        return changed > 0
 
     # -- scheduled deletions -------------------------------------------------------------
 

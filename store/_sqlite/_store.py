@@ -41,6 +41,7 @@ from ._keys import KeyOps
 from ._messages import MessageOps
 from ._migrate import migrate
 from ._queues import QueueOps
+from ._sealed import SealedOps
 
 __all__ = ["SqliteOperations", "SqliteStore", "SqliteTransaction", "open_sqlite_store"]
 
@@ -59,7 +60,7 @@ async def _mapped() -> AsyncIterator[None]:
         raise map_sqlite_error(exc) from exc
 
 
-class SqliteOperations(CaseOps, MessageOps, QueueOps, KeyOps, AuditOps):
+class SqliteOperations(CaseOps, MessageOps, QueueOps, KeyOps, AuditOps, SealedOps):
     """Every operation of the store interface, written once for SQLite."""
 
 
