@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import version as dist_version
 
+from bot.admin_cli import register as register_admin
 from bot.config import ConfigError, load_config
 from bot.demo import register as register_demo
 from bot.passphrase import PassphraseError, get_passphrase
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("sim_args", nargs=argparse.REMAINDER, help="options for the simulator")
     p.set_defaults(func=_cmd_sim)
+    register_admin(sub)
     register_console(sub)
     register_demo(sub)
     return parser
