@@ -160,9 +160,13 @@ async def rotate_handler_key(
     passphrase: bytes,
     *,
     force: bool = False,
-    settle_seconds: float = SETTLE_SECONDS,
+    settle_seconds: float | None = None,
 ) -> HandlerRotation:
-    """One run of `writein handler rotate` (see the module docstring for the steps)."""
+    """One run of `writein handler rotate` (see the module docstring for the steps).
+
+    ``settle_seconds``: how old the admin's certificate must be before the old key goes
+    (default :data:`SETTLE_SECONDS`).
+    """
     await workspace.reload()
     old = await unlock_key(key_file, passphrase)
     next_path = next_key_path(key_file)
@@ -198,7 +202,8 @@ async def rotate_handler_key(
             f"the store certifies neither {key_file} nor {next_path} for {old.name!r}:"
             " ask the admin"
         )
-    settle = cert.issued + settle_seconds - time.time()
+    settle = cert.issued + (SETTLE_SECONDS if settle_seconds is None else settle_seconds)
+    settle -= time.time()
     if settle > 0:
         await asyncio.sleep(settle)
     done, failed = await _copy_wraps(workspace, old, new)

@@ -76,6 +76,9 @@ async def sim():
 @pytest.fixture
 async def env(tmp_path, sim):
     env = await make_env(tmp_path, sim)
+    pace = env.relay.delivery.pace
+    if hasattr(pace, "per_chat_interval"):
+        pace.per_chat_interval = 0.0
     yield env
     await env.bot.shutdown()
     await env.store.close()
