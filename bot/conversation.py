@@ -10,16 +10,18 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections import deque
+import unicodedata
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import Any, cast
 
 from telegram import Bot
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot.caseid import new_case_id
 from bot.config import Config, IntakeQuestion
+from bot.delivery import Clock, utc_now
 from bot.dialogue import DialogueState, Step, typed_language, typed_yes_no
 from bot.escape import escape_html
 from bot.i18n import LANGUAGE_NAMES, Translator, catalog
@@ -39,7 +41,11 @@ from store import Case, CaseFlag, Direction, Store, StoreOperations
 log = logging.getLogger("writein.relay")
 
 ACK_LIFETIME = timedelta(seconds=30)
+# Messages that name the case ID leave the chat after this (docs/decisions/0053).
+CASE_ID_LIFETIME = timedelta(minutes=10)
 IMAGE_MIMES = frozenset({"image/jpeg", "image/png", "image/webp"})
+MAX_REMEMBERED_ALBUMS = 10_000
+FORGET_YES, FORGET_KEEP = "forget:yes", "forget:keep"
 
 
 class SlidingWindow:
@@ -71,7 +77,10 @@ class Conversation:
         bot: Bot,
         *,
         phrase_params: object = DEFAULT_PARAMS,
+        clock: object = utc_now,  # a Clock; typed loosely as Relay forwards its options
     ) -> None:
+        if not callable(clock):
+            raise TypeError("clock must be a callable returning an aware datetime")
         self.config = config
         self.relay = config.relay
         self.store = store
@@ -80,10 +89,13 @@ class Conversation:
         self.bot = bot
         self.io = TelegramIO(bot)
         self.phrase_params = phrase_params
+        self.clock = cast(Clock, clock)
         self.flood = SlidingWindow(
             self.relay.rate_limit_messages, self.relay.rate_limit_window_seconds
         )
         self.recover_attempts = SlidingWindow(self.relay.recover_attempts_per_hour, 3600)
+        # The album each source was last thanked for: one acknowledgement per album.
+        self._acked_albums: OrderedDict[bytes, str] = OrderedDict()
 
     @property
     def _max_bytes(self) -> int:
@@ -107,7 +119,7 @@ class Conversation:
         return turn
 
     async def _dialogue(self, lookup: bytes) -> DialogueState | None:
-        row = await self.store.get_dialogue(lookup)
+        row = await self.store.get_dialogue(lookup, now=self.clock())
         if row is None:
             return None
         try:
@@ -117,7 +129,7 @@ class Conversation:
 
     def _save(self, turn: Turn, state: DialogueState) -> None:
         sealed = seal_dialogue(self.ring, turn.lookup_hash, state.to_bytes())
-        expires = datetime.now(UTC) + timedelta(minutes=self.relay.dialogue_timeout_minutes)
+        expires = self.clock() + timedelta(minutes=self.relay.dialogue_timeout_minutes)
         lookup = turn.lookup_hash
         turn.write(lambda tx: tx.put_dialogue(lookup, sealed, expires_at=expires))
 
@@ -131,6 +143,17 @@ class Conversation:
         text = t.gettext(key, **fmt)
         chat = turn.incoming.chat_id
         turn.then(lambda: self.io.say(chat, text, buttons))
+
+    def _say_briefly(self, turn: Turn, html: str, *, case_id: str, lifetime: timedelta) -> None:
+        """Say something that leaves the chat again after ``lifetime`` (a sealed deletion)."""
+        chat = turn.incoming.chat_id
+        turn.then(lambda: self._send_briefly(chat, html, case_id, lifetime))
+
+    async def _send_briefly(self, chat: int, text: str, case_id: str, lifetime: timedelta) -> None:
+        mid = await self.io.say(chat, text)
+        if mid is not None:
+            ref = seal_message_ref(self.ring, case_id, chat, mid)
+            await self.store.add_scheduled_deletion(case_id, ref, due_at=self.clock() + lifetime)
 
     def _delete_incoming(self, turn: Turn) -> None:
         inc = turn.incoming
@@ -164,16 +187,19 @@ class Conversation:
 
     async def _step(self, turn: Turn, state: DialogueState, case: Case | None) -> None:
         inc = turn.incoming
-        if (
-            inc.kind is Kind.COMMAND
-            and inc.command in ("start", "cancel")
-            and state.step
-            in (
-                Step.LANGUAGE,
-                Step.CONSENT,
-            )
-        ):
+        onboarding = case is None and state.step in (Step.LANGUAGE, Step.CONSENT)
+        if onboarding and inc.kind is Kind.COMMAND and inc.command in ("start", "cancel"):
             self._ask_language(turn)
+            return
+        if onboarding and inc.kind is Kind.COMMAND and inc.command == "recover":
+            await self._start_recover(turn, state.language)
+            return
+        asked = state.step in (Step.FORGET, Step.LANGUAGE)
+        if case is not None and asked and not _answers(state.step, inc):
+            # The source wrote instead of answering: the question lapses and the message
+            # is handled as any other (sealed, or the command run).
+            self._end(turn)
+            await self._active(turn, case)
             return
         steps = {
             Step.LANGUAGE: self._on_language,
@@ -318,7 +344,8 @@ class Conversation:
     def _finish_onboarding(self, turn: Turn, state: DialogueState) -> None:
         assert state.case_id is not None
         t = catalog(state.language)
-        self._say(turn, t, "case.created", case_id=state.case_id)
+        html = t.gettext("case.created", case_id=state.case_id)
+        self._say_briefly(turn, html, case_id=state.case_id, lifetime=CASE_ID_LIFETIME)
         self._issue_phrase(turn, state)
 
     def _issue_phrase(self, turn: Turn, state: DialogueState) -> None:
@@ -365,7 +392,20 @@ class Conversation:
             await self._command(turn, case, t)
             return
         if inc.kind is Kind.BUTTON:
-            return  # a stale or foreign button: answered, otherwise ignored
+            # A button of an earlier question still does what it says; anything else
+            # (stale or foreign data) is answered and otherwise ignored.
+            data = inc.callback_data
+            if data.startswith("lang:"):
+                state = DialogueState(
+                    step=Step.LANGUAGE, language=case.language, case_id=case.case_id
+                )
+                await self._on_language(turn, state, case)
+            elif data in (FORGET_YES, FORGET_KEEP):
+                state = DialogueState(
+                    step=Step.FORGET, language=case.language, case_id=case.case_id
+                )
+                await self._on_forget(turn, state, case)
+            return
         await self._intake_content(turn, case, t)
 
     async def _command(self, turn: Turn, case: Case, t: Translator) -> None:
@@ -373,7 +413,8 @@ class Conversation:
         command = inc.command
         self._delete_incoming(turn)
         if command == "start":
-            self._say(turn, t, "start.returning", case_id=case.case_id)
+            html = t.gettext("start.returning", case_id=case.case_id)
+            self._say_briefly(turn, html, case_id=case.case_id, lifetime=CASE_ID_LIFETIME)
         elif command == "help":
             self._say(turn, t, "help.body")
         elif command == "status":
@@ -388,8 +429,8 @@ class Conversation:
         elif command == "forget":
             buttons = [
                 [
-                    (t.plain("forget.button.yes"), "forget:yes"),
-                    (t.plain("forget.button.keep"), "forget:keep"),
+                    (t.plain("forget.button.yes"), FORGET_YES),
+                    (t.plain("forget.button.keep"), FORGET_KEEP),
                 ]
             ]
             self._say(turn, t, "forget.confirm", buttons)
@@ -413,7 +454,8 @@ class Conversation:
                 replies += 1
         working = CaseFlag.UNREACHABLE not in case.flags
         delivery = t.plain("status.delivery.working" if working else "status.delivery.not_working")
-        self._say(turn, t, "status.body", case_id=case.case_id, unread=replies, delivery=delivery)
+        html = t.gettext("status.body", case_id=case.case_id, unread=replies, delivery=delivery)
+        self._say_briefly(turn, html, case_id=case.case_id, lifetime=CASE_ID_LIFETIME)
 
     async def _intake_content(self, turn: Turn, case: Case, t: Translator) -> None:
         inc = turn.incoming
@@ -443,6 +485,14 @@ class Conversation:
                 self._delete_incoming(turn)
                 self._say(turn, t, "refuse.file_too_large", limit_mb=self.relay.max_attachment_mb)
                 return
+            except BadRequest as exc:
+                # Telegram will not hand the file out (expired, unknown): retrying cannot
+                # help, and an update retried forever would hold up every later one.
+                # Network errors still propagate, so the update is kept and tried again.
+                log.warning("attachment not downloadable: %s", type(exc).__name__)
+                self._delete_incoming(turn)
+                self._say(turn, t, "refuse.unsupported")
+                return
             attachments, rows = (ref,), (row,)
         body = SourceMessage(
             kind=inc.kind.value,
@@ -471,7 +521,7 @@ class Conversation:
         if kind is Kind.OTHER:
             return "refuse.unsupported"
         if kind is Kind.TEXT:
-            if not inc.text.strip():
+            if _blank(inc.text):
                 return "refuse.empty"
             if len(inc.text) > self.relay.max_text_chars:
                 return "refuse.too_long"
@@ -527,7 +577,7 @@ class Conversation:
         if self.relay.delete_ingested and inc.message_id is not None:
             # Deletion is recorded with the envelope, so a crash cannot leave it undone.
             ref = seal_message_ref(self.ring, case.case_id, inc.chat_id, inc.message_id)
-            due = datetime.now(UTC)
+            due = self.clock()
             turn.write(lambda tx: tx.add_scheduled_deletion(case.case_id, ref, due_at=due))
 
     def _acknowledge(self, turn: Turn, case: Case, t: Translator) -> None:
@@ -541,18 +591,15 @@ class Conversation:
             mid = inc.message_id
             turn.then(lambda: self.io.react(chat, mid))
             return
-        text = t.gettext("ack.edited" if inc.edited else "ack.received")
-        case_id = case.case_id
-
-        async def ack() -> None:
-            mid = await self.io.say(chat, text)
-            if mid is not None:
-                ref = seal_message_ref(self.ring, case_id, chat, mid)
-                await self.store.add_scheduled_deletion(
-                    case_id, ref, due_at=datetime.now(UTC) + ACK_LIFETIME
-                )
-
-        turn.then(ack)
+        if inc.media_group_id is not None and not inc.edited:
+            if self._acked_albums.get(turn.lookup_hash) == inc.media_group_id:
+                return  # a later part of an album already acknowledged
+            self._acked_albums[turn.lookup_hash] = inc.media_group_id
+            self._acked_albums.move_to_end(turn.lookup_hash)
+            while len(self._acked_albums) > MAX_REMEMBERED_ALBUMS:
+                self._acked_albums.popitem(last=False)
+        html = t.gettext("ack.edited" if inc.edited else "ack.received")
+        self._say_briefly(turn, html, case_id=case.case_id, lifetime=ACK_LIFETIME)
 
     # -- /forget and /recover ----------------------------------------------------------------
 
@@ -563,7 +610,7 @@ class Conversation:
             chat, mid = inc.chat_id, inc.message_id
             turn.then(lambda: self.io.delete(chat, mid))
         self._end(turn)
-        if case is None or inc.callback_data != "forget:yes":
+        if case is None or inc.kind is not Kind.BUTTON or inc.callback_data != FORGET_YES:
             self._say(turn, t, "forget.kept")
             return
         case_id = case.case_id
@@ -583,20 +630,15 @@ class Conversation:
         chat = inc.chat_id
 
         async def wipe_chat() -> None:
-            # Everything the bot can still delete in this chat: delivered replies, pending
-            # deletions; then a last note that is itself removed shortly after.
+            # Delivered replies leave now; messages naming the case ID are already due to
+            # leave (CASE_ID_LIFETIME); a last note is itself removed shortly after.
             for blob in sent:
                 try:
                     _, message_id = open_message_ref(self.ring, case_id, blob)
                 except (CryptoError, ValueError):
                     continue
                 await self.io.delete(chat, message_id)
-            mid = await self.io.say(chat, t.gettext("forget.done"))
-            if mid is not None:
-                ref = seal_message_ref(self.ring, case_id, chat, mid)
-                await self.store.add_scheduled_deletion(
-                    case_id, ref, due_at=datetime.now(UTC) + ACK_LIFETIME
-                )
+            await self._send_briefly(chat, t.gettext("forget.done"), case_id, ACK_LIFETIME)
 
         turn.then(wipe_chat)
 
@@ -607,6 +649,10 @@ class Conversation:
     async def _on_recover(self, turn: Turn, state: DialogueState, case: Case | None) -> None:
         inc = turn.incoming
         t = catalog(state.language)
+        if inc.kind is Kind.COMMAND and inc.command == "recover":
+            self._delete_incoming(turn)
+            await self._start_recover(turn, state.language)
+            return
         if inc.kind is not Kind.TEXT:
             self._end(turn)
             if case is None:
@@ -644,11 +690,31 @@ class Conversation:
 
         turn.write(relink)
         self._end(turn)
-        self._say(turn, catalog(target.language), "recover.success", case_id=case_id)
+        html = catalog(target.language).gettext("recover.success", case_id=case_id)
+        self._say_briefly(turn, html, case_id=case_id, lifetime=CASE_ID_LIFETIME)
 
 
 class _TooLarge(Exception):
     pass
+
+
+# Characters that render as nothing; a message of only these is empty.
+_INVISIBLE = frozenset("\u2800\u3164\uffa0\u115f\u1160")
+
+
+def _blank(text: str) -> bool:
+    return all(
+        c.isspace() or c in _INVISIBLE or unicodedata.category(c) in ("Cf", "Cc") for c in text
+    )
+
+
+def _answers(step: Step, inc: Incoming) -> bool:
+    """Whether ``inc`` answers the question an active source was asked (/forget, /language)."""
+    if step is Step.FORGET:
+        return inc.kind is Kind.BUTTON and inc.callback_data in (FORGET_YES, FORGET_KEEP)
+    if inc.kind is Kind.BUTTON:
+        return inc.callback_data.startswith("lang:")
+    return inc.kind is Kind.TEXT and typed_language(inc.text) is not None
 
 
 def _localised(texts: Mapping[Any, str], language: str) -> str:

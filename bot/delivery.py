@@ -10,9 +10,10 @@ per chat, about 30 per second overall.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from telegram.constants import ParseMode
@@ -36,49 +37,92 @@ GLOBAL_PER_SECOND = 30
 
 
 class Pace:
-    """Keeps to Telegram's limits: one message a second per chat, 30 a second overall."""
+    """Keeps to Telegram's limits: one message a second per chat, 30 a second overall.
 
-    def __init__(self) -> None:
+    Intervals are counted from the moment a send *finished*, so however long one request
+    takes, the next one to the same chat reaches Telegram at least a second later.
+    """
+
+    def __init__(
+        self,
+        per_chat_interval: float = PER_CHAT_INTERVAL,
+        global_per_second: int = GLOBAL_PER_SECOND,
+    ) -> None:
+        self.per_chat_interval = per_chat_interval
+        self.global_per_second = global_per_second
         self._chat_last: dict[int, float] = {}
         self._sent: list[float] = []
 
-    async def wait(self, chat_id: int) -> None:
+    @contextlib.asynccontextmanager
+    async def slot(self, chat_id: int) -> AsyncIterator[None]:
+        """Wait for a free slot for ``chat_id``, send inside, and count the send at exit."""
         while True:
             now = time.monotonic()
             self._sent = [t for t in self._sent if t > now - 1.0]
-            chat_wait = self._chat_last.get(chat_id, 0.0) + PER_CHAT_INTERVAL - now
+            interval = self.per_chat_interval
+            chat_wait = self._chat_last.get(chat_id, -interval) + interval - now
             global_wait = (
-                (self._sent[0] + 1.0 - now) if len(self._sent) >= GLOBAL_PER_SECOND else 0.0
+                (self._sent[0] + 1.0 - now) if len(self._sent) >= self.global_per_second else 0.0
             )
             delay = max(chat_wait, global_wait)
             if delay <= 0:
-                self._chat_last[chat_id] = now
-                self._sent.append(now)
-                return
+                break
             await asyncio.sleep(delay)
+        try:
+            yield
+        finally:
+            done = time.monotonic()
+            if len(self._chat_last) > 10_000:  # forget chats that are free again
+                self._chat_last = {
+                    c: t for c, t in self._chat_last.items() if t > done - self.per_chat_interval
+                }
+            self._chat_last[chat_id] = done
+            self._sent.append(done)
 
 
 def backoff(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed try (network errors, 5xx)."""
     return timedelta(seconds=min(300, 2 ** min(attempts, 9)))
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+Clock = Callable[[], datetime]
+
+
 class Delivery:
+    """Delivers due replies and carries out due deletions.
+
+    ``clock`` (aware UTC datetimes) decides what is due and when a retry or a deletion
+    falls due; ``backoff`` maps a failed attempt count to the wait before the next try;
+    ``pace`` keeps to Telegram's limits. They are there so tests can run delivery against
+    a simulator's clock without waiting in real time.
+    """
+
     def __init__(
         self,
         store: Store,
         ring: RelayKeyRing,
         trust: Callable[[], Awaitable[Trust]],
         io: TelegramIO,
+        *,
+        clock: Clock = utc_now,
+        backoff: Callable[[int], timedelta] = backoff,
+        pace: Pace | None = None,
     ) -> None:
         self.store = store
         self.ring = ring
         self.trust = trust
         self.io = io
-        self.pace = Pace()
+        self.clock = clock
+        self.backoff = backoff
+        self.pace = pace or Pace()
 
     async def deliver_one(self) -> bool:
         """Deliver the next due reply; False when nothing is due."""
-        item = await self.store.claim_outbox(lease=LEASE)
+        item = await self.store.claim_outbox(lease=LEASE, now=self.clock())
         if item is None:
             return False
         assert item.claim_token is not None
@@ -94,32 +138,35 @@ class Delivery:
             await self.store.fail_outbox(item.outbox_id, item.claim_token, error="no_chat")
             return True
         text = catalog(language).gettext("reply.body", text=reply.text)
-        await self.pace.wait(chat_id)
         try:
-            message = await self.io.bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, protect_content=True
-            )
+            async with self.pace.slot(chat_id):
+                message = await self.io.bot.send_message(
+                    chat_id, text, parse_mode=ParseMode.HTML, protect_content=True
+                )
         except RetryAfter as exc:
-            wait = exc.retry_after
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            await self._retry(item, seconds, "http_429")
+            await self._retry(item, _seconds(exc.retry_after), "http_429")
             return True
         except Forbidden:
+            # The source blocked the bot (or deleted the account): tell the handler.
+            log.warning("outbox item %d: the source cannot be reached", item.outbox_id)
             await self.store.fail_outbox(item.outbox_id, item.claim_token, error="blocked")
             await self.store.set_case_flag(item.case_id, CaseFlag.UNREACHABLE, True)
+            await self.store.append_audit("relay", "reply-unreachable", case_id=item.case_id)
             return True
         except BadRequest:
             await self.store.fail_outbox(item.outbox_id, item.claim_token, error="bad_request")
             return True
-        except (TimedOut, NetworkError, TelegramError):
-            if item.attempts + 1 >= MAX_ATTEMPTS:
+        except (TimedOut, NetworkError, TelegramError) as exc:
+            if item.attempts >= MAX_ATTEMPTS:
                 await self.store.fail_outbox(item.outbox_id, item.claim_token, error="gave_up")
             else:
-                await self._retry(item, backoff(item.attempts).total_seconds(), "network")
+                log.warning("outbox item %d: %s; will retry", item.outbox_id, type(exc).__name__)
+                seconds = self.backoff(item.attempts).total_seconds()
+                await self._retry(item, seconds, "network")
             return True
         ref = seal_message_ref(self.ring, item.case_id, chat_id, message.message_id)
         destruct = (
-            datetime.now(UTC) + timedelta(seconds=reply.self_destruct_seconds)
+            self.clock() + timedelta(seconds=reply.self_destruct_seconds)
             if reply.self_destruct_seconds
             else None
         )
@@ -136,7 +183,7 @@ class Delivery:
 
     async def _retry(self, item: OutboxItem, seconds: float, error: str) -> None:
         assert item.claim_token is not None
-        when = datetime.now(UTC) + timedelta(seconds=max(0.0, seconds))
+        when = _whole_second_at_or_after(self.clock() + timedelta(seconds=max(0.0, seconds)))
         await self.store.retry_outbox(
             item.outbox_id, item.claim_token, not_before=when, error=error
         )
@@ -172,7 +219,7 @@ class Delivery:
     async def delete_due(self) -> int:
         """Carry out due deletions: ingested messages, acknowledgements, expiring replies."""
         done = 0
-        for row in await self.store.claim_due_deletions(lease=LEASE):
+        for row in await self.store.claim_due_deletions(lease=LEASE, now=self.clock()):
             try:
                 chat_id, message_id = open_message_ref(self.ring, row.case_id, row.sealed_ref)
             except (CryptoError, ValueError):
@@ -182,6 +229,22 @@ class Delivery:
                 await self.store.delete_scheduled_deletion(row.deletion_id)
                 done += 1
         return done
+
+
+def _whole_second_at_or_after(when: datetime) -> datetime:
+    """The store keeps whole seconds, rounding down; a retry must never come early."""
+    if when.microsecond == 0:
+        return when
+    return when.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def _seconds(value: object) -> float:
+    """``retry_after`` as seconds: PTB gives a timedelta (PTB_TIMEDELTA) or an int."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, int | float):
+        return float(value)
+    return 1.0
 
 
 class _NoChat(Exception):

@@ -7,11 +7,12 @@ id only to be sealed for reply delivery; neither is ever stored or logged as it 
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
-from telegram import CallbackQuery, Message, MessageEntity, MessageOrigin, Update
+from telegram import Bot, CallbackQuery, Message, MessageEntity, MessageOrigin, Update
 
 
 class Kind(StrEnum):
@@ -175,6 +176,30 @@ def _from_callback(update_id: int, query: CallbackQuery) -> Incoming | None:
         callback_id=query.id,
         callback_data=query.data or "",
     )
+
+
+class MalformedUpdate(ValueError):
+    """A raw update that is not the shape the Bot API promises; drop it, never retry it."""
+
+
+def parse_update(raw: bytes, bot: Bot) -> Incoming | None:
+    """Raw update JSON to the relay's view: the one border for untrusted update data.
+
+    python-telegram-bot's ``de_json`` fails in many ways on data off the Bot API spec
+    (AttributeError, TypeError, KeyError, ValueError...); all of them become
+    ``MalformedUpdate`` here, so a caller catches exactly one thing.
+    """
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise MalformedUpdate("not JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedUpdate("an update is a JSON object")
+    try:
+        update = Update.de_json(data, bot)
+        return extract(update) if update is not None else None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise MalformedUpdate(type(exc).__name__) from None
 
 
 def extract(update: Update) -> Incoming | None:

@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import ssl
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from telegram import Bot
+from telegram.request import HTTPXRequest
 
 from bot.admin import enrol_handler
 from bot.config import Config, parse_config
+from bot.delivery import Delivery, Pace
+from bot.i18n import catalog
 from bot.keyring import RelayKeyRing
-from bot.payload import Reply, SourceMessage, decode_body, encode_body
+from bot.payload import AttachmentRef, Reply, SourceMessage, decode_body, encode_body
 from bot.phrase import Argon2Params as PhraseParams
 from bot.relay import Relay
 from bot.setup import ORG_KEY_KIND, Layout, initialise
+from bot.telegram_io import TelegramIO
 from crypto import (
     Argon2Params,
     Direction,
     EncryptionKeyPair,
     Envelope,
     SigningKeyPair,
+    open_chunks,
     open_envelope,
     seal,
     unverified_header,
 )
+from store import Case, OutboxItem, Store, open_store
 from store import Direction as StoreDirection
-from store import Store, open_store
 from store.keyfiles import read_secret_file
-from telesim import TelegramSimulator
+from telesim import ChatMessage, SimUser, TelegramSimulator
+from telesim._render import message_json
 
 ADMIN_PASS = b"admin passphrase for tests"
 RELAY_PASS = b"relay passphrase for tests"
@@ -50,6 +62,7 @@ class RelayEnv:
     relay: Relay
     bot: Bot
     handlers: list[HandlerKeys]
+    sim: TelegramSimulator | None = None
 
     async def pump(self, rounds: int = 3) -> None:
         """Fetch, process and deliver until nothing is left (deterministic, no loops)."""
@@ -59,6 +72,10 @@ class RelayEnv:
             while await self.relay.delivery.deliver_one():
                 pass
             await self.relay.delivery.delete_due()
+
+    async def case_of(self, user: SimUser) -> Case | None:
+        """The case this Telegram account is linked to, found as the relay finds it."""
+        return await self.store.get_case_by_lookup_hash(self.ring.current.lookup_hash(user.id))
 
     async def read_case(self, case_id: str, handler: HandlerKeys) -> list[SourceMessage | Reply]:
         """Decrypt a case's thread as a handler would."""
@@ -77,8 +94,41 @@ class RelayEnv:
             out.append(body)
         return out
 
-    async def reply(self, case_id: str, handler: HandlerKeys, text: str, **extra: object) -> None:
-        """Seal a reply exactly as the console does and queue it for delivery."""
+    async def source_messages(self, case_id: str, handler: HandlerKeys) -> list[SourceMessage]:
+        """What the source sent after onboarding (intake answers left out)."""
+        return [
+            m
+            for m in await self.read_case(case_id, handler)
+            if isinstance(m, SourceMessage) and m.kind != "intake"
+        ]
+
+    async def read_attachment(self, ref: AttachmentRef) -> bytes:
+        """Open a sealed attachment with the key its envelope carried, as the console does."""
+        attachment_id = bytes.fromhex(ref.id)
+        chunks = await self.store.read_attachment_chunks(attachment_id, limit=ref.chunks + 1)
+        return open_chunks(
+            chunks,
+            attachment_id=attachment_id,
+            key=ref.key_bytes,
+            sha256=bytes.fromhex(ref.sha256),
+        )
+
+    async def outbox(self, case_id: str) -> list[OutboxItem]:
+        return await self.store.list_outbox(case_id)
+
+    async def reply(
+        self,
+        case_id: str,
+        handler: HandlerKeys,
+        text: str,
+        *,
+        signer: SigningKeyPair | None = None,
+        **extra: object,
+    ) -> OutboxItem:
+        """Seal a reply exactly as the console does and queue it for delivery.
+
+        ``signer`` signs with another key than the handler's (a forgery, for tests).
+        """
         trust = await self.relay.trust()
         relay_cert = trust.relay[max(trust.relay)]
         assigned = await self.store.list_case_handlers(case_id)
@@ -88,7 +138,7 @@ class RelayEnv:
             case_id=case_id,
             direction=Direction.OUT,
             recipients=recipients,
-            signer=handler.sign,
+            signer=signer or handler.sign,
         )
         relay_id = relay_cert.encryption_key.key_id
         handler_wraps = {k: v for k, v in envelope.wraps.items() if k != relay_id}
@@ -98,7 +148,105 @@ class RelayEnv:
                 message_id, case_id, StoreDirection.OUT, envelope.core, handler_wraps
             )
             outbox = Envelope(envelope.core, {relay_id: envelope.wraps[relay_id]})
-            await tx.enqueue_outbox(case_id, outbox.to_bytes(), message_id=message_id)
+            return await tx.enqueue_outbox(case_id, outbox.to_bytes(), message_id=message_id)
+
+
+@dataclass
+class Onboarded:
+    user: SimUser
+    case: Case
+    phrase: str  # the 7 words, read from the phrase message before it was deleted
+
+
+def plain(html: str) -> str:
+    """A catalogue message as the user sees it (Telegram HTML rendered to text)."""
+    return (
+        re.sub(r"<[^>]+>", "", html).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    )
+
+
+def said(language: str, key: str, **fmt: object) -> str:
+    """What the bot's message ``key`` looks like in the chat."""
+    return plain(catalog(language).gettext(key, **fmt))
+
+
+def code_text(message: ChatMessage) -> str:
+    """The text of the message's first ``code`` entity (offsets count UTF-16 units)."""
+    entity = next(e for e in message.entities if e["type"] == "code")
+    units = (message.text or "").encode("utf-16-le")
+    start, length = 2 * entity["offset"], 2 * entity["length"]
+    return units[start : start + length].decode("utf-16-le")
+
+
+async def onboard(
+    env: RelayEnv,
+    sim: TelegramSimulator,
+    language: str = "en",
+    *,
+    first_name: str = "Canary",
+    user: SimUser | None = None,
+) -> Onboarded:
+    """A user (by default a new one) goes through the whole onboarding.
+
+    Returns them, their case and the recovery phrase as the phrase message showed it.
+    """
+    if user is None:
+        user = sim.add_user(first_name=first_name, username=f"{first_name.lower()}_user")
+    await user.send_text("/start")
+    await env.pump(rounds=1)
+    await user.press_button(user.last_bot_message().message_id, f"lang:{language}")
+    await env.pump(rounds=1)
+    await user.press_button(user.last_bot_message().message_id, "consent:yes")
+    await env.pump(rounds=1)
+    await user.press_button(user.last_bot_message().message_id, "q:relation:employee")
+    await env.pump(rounds=1)
+    await user.press_button(user.last_bot_message().message_id, "skip:topic")
+    await env.pump(rounds=1)
+    phrase_message = user.last_bot_message()
+    phrase = code_text(phrase_message)
+    assert len(phrase.split()) == 7
+    await user.press_button(phrase_message.message_id, "saved")
+    await env.pump(rounds=1)
+    assert user.last_bot_message().text == said(language, "case.ready")
+    case = await env.case_of(user)
+    assert case is not None
+    return Onboarded(user, case, phrase)
+
+
+def inject_message(sim: TelegramSimulator, user: SimUser, content: dict[str, Any]) -> int:
+    """Put a message telesim's users cannot send (sticker, location, contact...) in the chat.
+
+    The message is added to the chat and queued as an update, as Telegram would.
+    """
+    world = sim.world
+    chat = world.chats[user.id]
+    chat.started = True
+    message = world.add_message(chat, from_bot=False, kind=next(iter(content)), content=content)
+    world.push_update("message", message_json(world, message))
+    return message.message_id
+
+
+def sim_clock(sim: TelegramSimulator) -> Callable[[], datetime]:
+    """The relay's clock, following telesim's (so ``sim.clock.advance`` moves both)."""
+    return lambda: datetime.fromtimestamp(sim.clock.now(), UTC)
+
+
+def fast_backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=1)
+
+
+def no_pace() -> Pace:
+    """No per-chat wait, for tests about something else than pacing (retries to one chat)."""
+    return Pace(per_chat_interval=0.0)
+
+
+# Loading the system's CA certificates takes ~50 ms per httpx client; telesim speaks plain
+# HTTP, so every test's clients share one TLS context and keep PTB's stack otherwise as is.
+_TLS = ssl.create_default_context()
+
+
+def _request() -> HTTPXRequest:
+    return HTTPXRequest(httpx_kwargs={"verify": _TLS})
 
 
 def config_for(tmp: Path, sim: TelegramSimulator, fingerprint: str = "", **relay: object) -> Config:
@@ -130,7 +278,21 @@ def config_for(tmp: Path, sim: TelegramSimulator, fingerprint: str = "", **relay
     return parse_config(data, base_dir=tmp, source=tmp / "writein.toml")
 
 
-async def make_env(tmp: Path, sim: TelegramSimulator, **relay: object) -> RelayEnv:
+async def make_env(
+    tmp: Path,
+    sim: TelegramSimulator,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    backoff: Callable[[int], timedelta] | None = None,
+    pace: Pace | None = None,
+    **relay: object,
+) -> RelayEnv:
+    """A relay on a fresh store, talking to ``sim``; ``relay`` are [relay] config keys.
+
+    The relay's clock follows telesim's unless ``clock`` is given; ``backoff`` and ``pace``
+    replace delivery's retry back-off and Telegram pacing (``fast_backoff``, ``no_pace()``).
+    """
+    clock = clock or sim_clock(sim)
     first = config_for(tmp, sim, **relay)
     result = await initialise(
         first, admin_passphrase=ADMIN_PASS, relay_passphrase=RELAY_PASS, argon2=WEAK
@@ -147,7 +309,28 @@ async def make_env(tmp: Path, sim: TelegramSimulator, **relay: object) -> RelayE
         )
         handlers.append(keys)
     ring = RelayKeyRing.load(layout.relay_key, RELAY_PASS)
-    bot = Bot(sim.token, base_url=sim.base_url, base_file_url=sim.base_file_url)
+    bot = Bot(
+        sim.token,
+        base_url=sim.base_url,
+        base_file_url=sim.base_file_url,
+        request=_request(),
+        get_updates_request=_request(),
+    )
     await bot.initialize()
-    relay = Relay(config, store, ring, bot, phrase_params=FAST_PHRASE)
-    return RelayEnv(config, store, ring, relay, bot, handlers)
+    relay = Relay(config, store, ring, bot, phrase_params=FAST_PHRASE, clock=clock)
+    options: dict[str, Any] = {"clock": clock, "pace": pace}
+    if backoff is not None:
+        options["backoff"] = backoff
+    relay.delivery = Delivery(store, ring, relay.trust, TelegramIO(bot), **options)
+    return RelayEnv(config, store, ring, relay, bot, handlers, sim)
+
+
+@contextlib.asynccontextmanager
+async def running_env(tmp: Path, sim: TelegramSimulator, **options: Any) -> AsyncIterator[RelayEnv]:
+    """``make_env`` that closes the bot and the store afterwards, also when a test fails."""
+    env = await make_env(tmp, sim, **options)
+    try:
+        yield env
+    finally:
+        await env.bot.shutdown()
+        await env.store.close()
