@@ -16,19 +16,20 @@ import json
 import logging
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBUserWarning
 
 from bot.config import Config
 from bot.conversation import Conversation
-from bot.delivery import Delivery
+from bot.delivery import Clock, Delivery, Pace, backoff, utc_now
 from bot.i18n import catalog
-from bot.incoming import extract
+from bot.incoming import MalformedUpdate, parse_update
 from bot.keyring import KeyRingFile, RelayKeyRing
+from bot.phrase import DEFAULT_PARAMS, Argon2Params
 from bot.refs import open_update, seal_update
 from bot.sealing import NoRecipients
 from bot.telegram_io import TelegramIO
@@ -50,11 +51,21 @@ PROCESSED_RETENTION = timedelta(days=7)
 MENU_COMMANDS = ("start", "status", "recover", "language", "forget", "help")
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 TRUST_TTL = 10.0
+MAX_ATTEMPTS_PER_UPDATE = 5
 
 
 class Relay:
     def __init__(
-        self, config: Config, store: Store, ring: RelayKeyRing, bot: Bot, **options: object
+        self,
+        config: Config,
+        store: Store,
+        ring: RelayKeyRing,
+        bot: Bot,
+        *,
+        phrase_params: Argon2Params = DEFAULT_PARAMS,
+        clock: Clock = utc_now,
+        backoff: Callable[[int], timedelta] = backoff,
+        pace: Pace | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -62,8 +73,13 @@ class Relay:
         self.bot = bot
         self._trust: Trust | None = None
         self._trust_at = 0.0
-        self.conversation = Conversation(config, store, ring, self.trust, bot, **options)
-        self.delivery = Delivery(store, ring, self.trust, TelegramIO(bot))
+        self._failures: dict[int, int] = {}
+        self.conversation = Conversation(
+            config, store, ring, self.trust, bot, phrase_params=phrase_params, clock=clock
+        )
+        self.delivery = Delivery(
+            store, ring, self.trust, TelegramIO(bot), clock=clock, backoff=backoff, pace=pace
+        )
         self._wake = asyncio.Event()
         # The raw JSON of getUpdates is what gets sealed into the inbox, so PTB must not parse
         # it first (one malformed update would then block its whole batch); PTB warns that
@@ -127,17 +143,27 @@ class Relay:
     async def _process(self, update_id: int, sealed: bytes) -> None:
         turn = None
         try:
-            data = json.loads(open_update(self.ring, update_id, sealed))
-            update = Update.de_json(data, self.bot)
-            incoming = extract(update) if update is not None else None
+            incoming = parse_update(open_update(self.ring, update_id, sealed), self.bot)
             if incoming is not None:
                 turn = await self.conversation.handle(incoming)
         except NoRecipients:
             log.error("no certified handler can read case intake: enrol a handler; update kept")  # noqa: TRY400
             raise
-        except (CryptoError, ValueError, KeyError, TypeError) as exc:
-            # A malformed update: dropped, never retried forever, never logged in content.
+        except (CryptoError, MalformedUpdate) as exc:
+            # Not an update the relay can use: dropped, never retried, content never logged.
             log.warning("update %d dropped: %s", update_id, type(exc).__name__)
+        except Exception as exc:
+            # A network error while handling (e.g. a download) deserves a retry; anything
+            # else that keeps failing must not hold up every later update.
+            failures = self._failures.get(update_id, 0) + 1
+            self._failures[update_id] = failures
+            if failures < MAX_ATTEMPTS_PER_UPDATE:
+                log.warning("update %d failed (%s), will retry", update_id, type(exc).__name__)
+                raise
+            # Only the exception's type is logged: its text could quote content.
+            name = type(exc).__name__
+            log.error("update %d dropped after %d failures: %s", update_id, failures, name)  # noqa: TRY400
+        self._failures.pop(update_id, None)
         async with self.store.transaction() as tx:
             if turn is not None:
                 for write in turn.writes:
@@ -213,6 +239,8 @@ class Relay:
                 await self.process_inbox()
             except NoRecipients:
                 await asyncio.sleep(5.0)
+            except Exception:
+                await asyncio.sleep(1.0)
 
     async def _delivery_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

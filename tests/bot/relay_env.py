@@ -16,14 +16,13 @@ from telegram.request import HTTPXRequest
 
 from bot.admin import enrol_handler
 from bot.config import Config, parse_config
-from bot.delivery import Delivery, Pace
+from bot.delivery import Pace
 from bot.i18n import catalog
 from bot.keyring import RelayKeyRing
 from bot.payload import AttachmentRef, Reply, SourceMessage, decode_body, encode_body
 from bot.phrase import Argon2Params as PhraseParams
 from bot.relay import Relay
 from bot.setup import ORG_KEY_KIND, Layout, initialise
-from bot.telegram_io import TelegramIO
 from crypto import (
     Argon2Params,
     Direction,
@@ -317,11 +316,10 @@ async def make_env(
         get_updates_request=_request(),
     )
     await bot.initialize()
-    relay = Relay(config, store, ring, bot, phrase_params=FAST_PHRASE, clock=clock)
     options: dict[str, Any] = {"clock": clock, "pace": pace}
     if backoff is not None:
         options["backoff"] = backoff
-    relay.delivery = Delivery(store, ring, relay.trust, TelegramIO(bot), **options)
+    relay = Relay(config, store, ring, bot, phrase_params=FAST_PHRASE, **options)
     return RelayEnv(config, store, ring, relay, bot, handlers, sim)
 
 

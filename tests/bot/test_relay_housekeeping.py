@@ -57,3 +57,38 @@ async def test_housekeeping_prunes_processed_ids_after_a_week(env):
     await env.relay.housekeeping()
     assert not await env.store.is_update_processed(7001)
     assert await env.store.is_update_processed(7002)
+
+
+async def test_an_update_that_keeps_failing_is_retried_then_dropped(tmp_path):
+    from bot.relay import MAX_ATTEMPTS_PER_UPDATE
+
+    async with TelegramSimulator() as sim:
+        env = await make_env(tmp_path, sim)
+        try:
+            real = env.relay.conversation.handle
+            calls = 0
+
+            async def flaky(incoming):
+                nonlocal calls
+                if incoming.text == "poison":
+                    calls += 1
+                    raise RuntimeError("a bug in handling")
+                return await real(incoming)
+
+            env.relay.conversation.handle = flaky  # type: ignore[method-assign]
+            user = sim.add_user(first_name="Poison")
+            await user.send_text("poison")
+            await env.relay.fetch(0)
+            for _ in range(MAX_ATTEMPTS_PER_UPDATE - 1):
+                with pytest.raises(RuntimeError):
+                    await env.relay.process_inbox()
+                assert await env.store.count_inbox() == 1  # kept for a retry
+            await env.relay.process_inbox()  # the last attempt drops it
+            assert calls == MAX_ATTEMPTS_PER_UPDATE
+            assert await env.store.count_inbox() == 0
+            await user.send_text("/start")
+            await env.pump()
+            assert user.last_bot_message() is not None  # later updates flow again
+        finally:
+            await env.bot.shutdown()
+            await env.store.close()

@@ -379,11 +379,6 @@ MALFORMED: dict[str, tuple[str, object]] = {
         ),
     ),
 }
-# bot/relay.py catches ValueError, KeyError and TypeError, not the AttributeError PTB raises
-# for these two; bot.incoming.parse_update turns every failure into one error.
-RELAY_MISSES = pytest.mark.xfail(
-    strict=True, reason="bot/relay.py should parse with bot.incoming.parse_update"
-)
 
 
 @pytest.mark.parametrize("name", MALFORMED)
@@ -404,12 +399,7 @@ class TestMalformedUpdatesFromTelegram:
 
     @pytest.mark.parametrize(
         "name",
-        [
-            pytest.param(n, marks=RELAY_MISSES)
-            if n in ("message-not-object", "callback-not-object")
-            else n
-            for n in MALFORMED
-        ],
+        list(MALFORMED),
     )
     async def test_dropped_and_later_updates_flow(self, env, sim, source, name):
         field, value = MALFORMED[name]
