@@ -172,8 +172,9 @@ class Conversation:
         if inc.kind is Kind.COMMAND and inc.command == "recover":
             await self._start_recover(turn, "en")
             return
-        if inc.kind is not Kind.COMMAND and inc.kind is not Kind.BUTTON:
-            # Nothing is kept before consent; the message is removed from the chat too.
+        if inc.kind is not Kind.BUTTON:
+            # Nothing is kept before consent, and the chat keeps nothing either: not even
+            # the /start that shows this account talked to the bot.
             self._delete_incoming(turn)
         self._ask_language(turn)
 
@@ -320,8 +321,7 @@ class Conversation:
             chat, mid = inc.chat_id, inc.message_id
             turn.then(lambda: self.io.clear_buttons(chat, mid))
         body = SourceMessage(kind="intake", answers=(answer,), language=state.language)
-        await self._seal_and_store(turn, case, body)
-        self._delete_incoming(turn)
+        await self._seal_and_store(turn, case, body)  # also schedules the message's deletion
         self._ask_question_or_finish(
             turn, state.model_copy(update={"question": state.question + 1})
         )
