@@ -104,12 +104,10 @@ class Conversation:
     # -- entry ---------------------------------------------------------------------------
 
     async def handle(self, inc: Incoming) -> Turn:
-        keys = self.ring.current
-        turn = Turn(inc, keys.lookup_hash(inc.user_id))
+        lookup, state, case = await self._find(inc)
+        turn = Turn(inc, lookup)
         if inc.kind is Kind.BUTTON:
             turn.then(lambda: self.io.answer_button(inc.callback_id))
-        state = await self._dialogue(turn.lookup_hash)
-        case = await self.store.get_case_by_lookup_hash(turn.lookup_hash)
         if state is not None:
             await self._step(turn, state, case)
         elif case is not None:
@@ -117,6 +115,25 @@ class Conversation:
         else:
             await self._stranger(turn)
         return turn
+
+    async def _find(self, inc: Incoming) -> tuple[bytes, DialogueState | None, Case | None]:
+        """Look the source up under each lookup hash, newest first: during a key rotation
+        some rows still carry the previous version's hash (decision 0061). The dialogue's
+        hash, else the case's, is the one this turn keeps using."""
+        hashes = self.ring.lookup_hashes(inc.user_id)
+        lookup, state, case = hashes[0], None, None
+        for candidate in hashes:
+            state = await self._dialogue(candidate)
+            if state is not None:
+                lookup = candidate
+                break
+        for candidate in hashes:
+            case = await self.store.get_case_by_lookup_hash(candidate)
+            if case is not None:
+                if state is None:
+                    lookup = candidate
+                break
+        return lookup, state, case
 
     async def _dialogue(self, lookup: bytes) -> DialogueState | None:
         row = await self.store.get_dialogue(lookup, now=self.clock())

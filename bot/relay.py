@@ -23,6 +23,7 @@ from telegram import Bot
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBUserWarning
 
+from bot.admin import TRUST_CHANGED_SETTING
 from bot.config import Config
 from bot.conversation import Conversation
 from bot.delivery import Clock, Delivery, Pace, backoff, utc_now
@@ -31,6 +32,7 @@ from bot.incoming import MalformedUpdate, parse_update
 from bot.keyring import KeyRingFile, RelayKeyRing
 from bot.phrase import DEFAULT_PARAMS, Argon2Params
 from bot.refs import open_update, seal_update
+from bot.retention import retention_loop
 from bot.sealing import NoRecipients
 from bot.telegram_io import TelegramIO
 from bot.trust import Trust, load_trust
@@ -73,6 +75,7 @@ class Relay:
         self.bot = bot
         self._trust: Trust | None = None
         self._trust_at = 0.0
+        self._trust_marker: str | None = None
         self._failures: dict[int, int] = {}
         self.conversation = Conversation(
             config, store, ring, self.trust, bot, phrase_params=phrase_params, clock=clock
@@ -99,11 +102,16 @@ class Relay:
         await self.store.set_setting(KEY_VERSION_SETTING, str(self.ring.current.version))
 
     async def trust(self) -> Trust:
-        """The certified keys, re-read every few seconds so enrolments take effect live."""
+        """The certified keys: re-read at once after an admin changed them (the admin
+        commands bump a marker), and every few seconds regardless."""
         now = time.monotonic()
-        if self._trust is None or now - self._trust_at > TRUST_TTL:
+        marker = await self.store.get_setting(TRUST_CHANGED_SETTING)
+        stale = self._trust is None or now - self._trust_at > TRUST_TTL
+        if stale or marker != self._trust_marker:
             self._trust = await load_trust(self.store, self.config.trust.org_fingerprint)
             self._trust_at = now
+            self._trust_marker = marker
+        assert self._trust is not None
         return self._trust
 
     # -- intake ---------------------------------------------------------------------------
@@ -204,6 +212,10 @@ class Relay:
             asyncio.create_task(self._delivery_loop(stop), name="delivery"),
             asyncio.create_task(self._housekeeping_loop(stop), name="housekeeping"),
         ]
+        if self.config.retention.days:
+            tasks.append(
+                asyncio.create_task(retention_loop(self.store, self.config, stop), name="retention")
+            )
         if server is None:
             tasks.append(asyncio.create_task(self._poll_loop(stop), name="poll"))
         if keyfile is not None:

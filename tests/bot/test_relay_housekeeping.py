@@ -92,3 +92,12 @@ async def test_an_update_that_keeps_failing_is_retried_then_dropped(tmp_path):
         finally:
             await env.bot.shutdown()
             await env.store.close()
+
+
+async def test_a_revocation_takes_effect_at_once(env):
+    from bot.admin import revoke_handler
+
+    env, _ = env
+    assert "bob" in (await env.relay.trust()).handlers  # cached now
+    await revoke_handler(env.store, "bob")
+    assert "bob" not in (await env.relay.trust()).handlers  # no waiting for the refresh
