@@ -79,12 +79,30 @@ async def _revoked_handlers(store: Store, trust: Trust) -> dict[str, Certificate
     return found
 
 
+async def _past_certificates(store: Store, trust: Trust) -> list[Certificate]:
+    """Certificates handlers had before rotating their keys: their old replies and notes
+    were signed with those keys and must stay readable (and attributed)."""
+    found: list[Certificate] = []
+    for row in await store.list_past_certificates():
+        try:
+            cert = verify_certificate(row.certificate, trust.org)
+        except CryptoError:
+            continue
+        if cert.role is Role.HANDLER and cert.name == row.name:
+            found.append(cert)
+    return found
+
+
 async def _signers(store: Store, trust: Trust) -> Signers:
-    certs = {**await _revoked_handlers(store, trust), **trust.handlers}
+    certs = [
+        *await _past_certificates(store, trust),
+        *(await _revoked_handlers(store, trust)).values(),
+        *trust.handlers.values(),
+    ]
     return Signers(
         relay=tuple(trust.relay_signers()),
-        handlers=tuple(c.signing_key for c in certs.values()),
-        names={c.signing_key.key_id: name for name, c in certs.items()},
+        handlers=tuple(c.signing_key for c in certs),
+        names={c.signing_key.key_id: c.name for c in certs},
     )
 
 

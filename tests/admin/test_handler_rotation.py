@@ -27,6 +27,7 @@ from handlers.compose import send_note, send_reply
 from handlers.identity import HandlerIdentity, read_identity, write_identity
 from handlers.rotate import RotationStage, next_key_path, rotate_handler_key
 from handlers.session import open_workspace, start_session
+from handlers.thread import load_thread
 
 from .support import ADMIN_PASS, onboard, write_config
 
@@ -133,6 +134,12 @@ async def test_rotation_moves_every_wrap_and_no_body(env, sim, officer):
     await send_reply(session, case.case_id, "from the new key")
     await env.pump()
     assert any("from the new key" in (m.text or "") for m in user.bot_messages())
+    # The console itself still verifies what the old key signed, and names its author.
+    thread = await load_thread(session, case.case_id)
+    assert all(item.readable for item in thread)
+    old_reply = next(i for i in thread if i.text == "a reply by the old key")
+    assert session.workspace.signers.author(old.signing.public.key_id) == "alice"
+    assert old_reply.readable
     actions = [(e.actor, e.action) for e in await env.store.list_audit(limit=1000)]
     assert ("admin", "renew-handler") in actions
     assert ("handler alice", "rotate-key") in actions
