@@ -123,6 +123,7 @@ async def send_reply(
 ) -> Sent:
     """Seal, store and queue a reply to the source (see the module docstring)."""
     body = encode_body(_reply_body(text, self_destruct_seconds))
+    await session.workspace.refresh()
     relay_key = session.workspace.relay_delivery_key()
     message_id = secrets.token_bytes(_MESSAGE_ID_SIZE)
     async with session.store.transaction() as tx:
@@ -151,6 +152,7 @@ async def send_reply(
 
 async def send_note(session: Session, case_id: str, text: str) -> Sent:
     """Seal and store an internal note for the case's handlers."""
+    await session.workspace.refresh()
     body = encode_body(_note_body(text))
     message_id = secrets.token_bytes(_MESSAGE_ID_SIZE)
     async with session.store.transaction() as tx:

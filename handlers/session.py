@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from bot.admin import TRUST_CHANGED_SETTING
 from bot.config import Config
+from bot.relay import KEY_VERSION_SETTING
 from bot.trust import Trust, load_trust
 from crypto import (
     Certificate,
@@ -79,6 +81,14 @@ async def _revoked_handlers(store: Store, trust: Trust) -> dict[str, Certificate
     return found
 
 
+async def _change_markers(store: Store) -> tuple[str | None, str | None]:
+    """What the relay and the admin commands bump when keys change."""
+    return (
+        await store.get_setting(KEY_VERSION_SETTING),
+        await store.get_setting(TRUST_CHANGED_SETTING),
+    )
+
+
 async def _past_certificates(store: Store, trust: Trust) -> list[Certificate]:
     """Certificates handlers had before rotating their keys: their old replies and notes
     were signed with those keys and must stay readable (and attributed)."""
@@ -109,17 +119,34 @@ async def _signers(store: Store, trust: Trust) -> Signers:
 class Workspace:
     """The store and its trusted keys; no secrets (see the module docstring)."""
 
-    def __init__(self, config: Config, store: Store, trust: Trust, signers: Signers) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        trust: Trust,
+        signers: Signers,
+        markers: tuple[str | None, str | None] = (None, None),
+    ) -> None:
         self.config = config
         self.store = store
         self.trust = trust
         self.signers = signers
+        self._markers = markers
 
     async def reload(self) -> None:
         """Read the keys again (a handler was enrolled or revoked, the relay rotated)."""
         with translating():
+            self._markers = await _change_markers(self.store)
             self.trust = await load_trust(self.store, self.config.trust.org_fingerprint)
             self.signers = await _signers(self.store, self.trust)
+
+    async def refresh(self) -> None:
+        """Reload if the relay's keys or the certified handlers changed since loading, so a
+        console left open never seals to a retired relay key or for a revoked colleague."""
+        with translating():
+            markers = await _change_markers(self.store)
+        if markers != self._markers:
+            await self.reload()
 
     def relay_delivery_key(self) -> EncryptionPublicKey:
         """The relay's newest certified delivery key: replies are sealed to it."""
@@ -166,12 +193,13 @@ async def open_workspace(config: Config) -> Workspace:
         store = await open_store(url)
     try:
         with translating():
+            markers = await _change_markers(store)
             trust = await load_trust(store, config.trust.org_fingerprint)
             signers = await _signers(store, trust)
     except BaseException:
         await store.close()
         raise
-    return Workspace(config, store, trust, signers)
+    return Workspace(config, store, trust, signers, markers)
 
 
 def key_path(config: Config, explicit: str | os.PathLike[str] | None) -> Path:

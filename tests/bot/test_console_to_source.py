@@ -71,3 +71,17 @@ async def test_reply_altered_in_the_store_is_refused(world):
     assert len(user.bot_messages()) == before, "nothing was sent to the source"
     states = await delivery_states(session, case.case_id)
     assert states[sent.message_id] == "failed (invalid_envelope)"
+
+
+async def test_an_open_console_stops_wrapping_for_a_colleague_revoked_meanwhile(world):
+    from bot.admin import revoke_handler
+
+    env, sim, session = world
+    _, case = await onboard(env, sim, "en")
+    await env.store.assign_handler(case.case_id, "bob")
+    bob_key = env.handlers[1].enc.public.key_id
+    first = await send_reply(session, case.case_id, "to both of you")
+    assert bob_key in (await env.store.get_envelope(first.message_id)).wraps
+    await revoke_handler(env.store, "bob", force=True)  # the console stays open
+    second = await send_reply(session, case.case_id, "bob is gone")
+    assert bob_key not in (await env.store.get_envelope(second.message_id)).wraps
