@@ -16,7 +16,8 @@ _TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b")
 _QUIET = ("httpx", "httpcore", "hpack", "aiohttp.access")
 # python-telegram-bot logs whole request and response bodies at DEBUG: user ids, names and
 # message text. Those loggers never go below INFO, whatever level the relay runs at.
-_NEVER_DEBUG = ("telegram",)
+# aiosqlite logs every statement with its parameters (sealed blobs, lookup hashes) at DEBUG.
+_NEVER_DEBUG = ("telegram", "aiosqlite")
 REDACTED = "[redacted]"
 
 

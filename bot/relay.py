@@ -18,6 +18,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from telegram import Bot
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
@@ -39,6 +40,7 @@ from bot.trust import Trust, load_trust
 from bot.webhook import WebhookServer, new_secret_token
 from crypto import CryptoError
 from store import Store
+from store.keyfiles import read_key_file
 
 log = logging.getLogger("writein.relay")
 
@@ -97,6 +99,13 @@ class Relay:
         self.conversation.ring = ring
         self.delivery.ring = ring
         self._trust = None  # a rotation also publishes new certificates
+
+    def use_bot(self, bot: Bot) -> None:
+        """Talk to Telegram through another Bot (a new token after BotFather's /revoke)."""
+        self.bot = bot
+        self.conversation.bot = bot
+        self.conversation.io.bot = bot
+        self.delivery.io.bot = bot
 
     async def announce_keys(self) -> None:
         await self.store.set_setting(KEY_VERSION_SETTING, str(self.ring.current.version))
@@ -191,6 +200,7 @@ class Relay:
         stop: asyncio.Event,
         keyfile: KeyRingFile | None = None,
         webhook_secret: str | None = None,
+        tokens: TokenFile | None = None,
     ) -> None:
         """Poll (or listen for webhooks), process and deliver until ``stop`` is set."""
         hook = self.config.telegram.webhook
@@ -220,6 +230,8 @@ class Relay:
             tasks.append(asyncio.create_task(self._poll_loop(stop), name="poll"))
         if keyfile is not None:
             tasks.append(asyncio.create_task(self._keys_loop(stop, keyfile), name="keys"))
+        if tokens is not None:
+            tasks.append(asyncio.create_task(self._token_loop(stop, tokens), name="token"))
         try:
             await stop.wait()
         finally:
@@ -241,6 +253,11 @@ class Relay:
                 log.warning("getUpdates failed: %s; retrying in %.0f s", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
+            except TelegramError as exc:
+                # E.g. InvalidToken after BotFather's /revoke, until set-token swaps it in.
+                log.error("getUpdates refused: %s; retrying in %.0f s", type(exc).__name__, delay)  # noqa: TRY400
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
 
     async def _process_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -260,6 +277,21 @@ class Relay:
             await self.delivery.delete_due()
             if not busy:
                 await asyncio.sleep(0.2)
+
+    async def _token_loop(self, stop: asyncio.Event, tokens: TokenFile) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(KEY_CHECK_SECONDS)
+            try:
+                bot = await tokens.changed()
+            except (OSError, TelegramError, ValueError) as exc:
+                log.warning("new token not usable yet: %s", type(exc).__name__)
+                continue
+            if bot is not None:
+                old, self.bot = self.bot, bot
+                self.use_bot(bot)
+                log.info("switched to a new bot token")
+                with contextlib.suppress(TelegramError):
+                    await old.shutdown()
 
     async def publish_commands(self) -> None:
         """The command menu, in each language the relay offers."""
@@ -298,6 +330,31 @@ class Relay:
                 self.use_keys(ring)
                 await self.announce_keys()
                 log.info("switched to relay key set v%d", ring.current.version)
+
+
+class TokenFile:
+    """The token file a running relay watches: `writein admin set-token` replaces it."""
+
+    def __init__(self, path: Path, make_bot: Callable[[str], Bot], on_token: Callable[[str], None]):
+        self.path = path
+        self._make_bot = make_bot
+        self._on_token = on_token
+        self._seen = self._stamp()
+
+    def _stamp(self) -> tuple[int, int, int]:
+        st = self.path.stat()
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    async def changed(self) -> Bot | None:
+        stamp = self._stamp()
+        if stamp == self._seen:
+            return None
+        token = read_key_file(self.path).decode("ascii").strip()
+        self._on_token(token)  # redacted from the logs before it is ever used
+        bot = self._make_bot(token)
+        await bot.initialize()  # getMe: a bad token fails here, the old one stays in use
+        self._seen = stamp
+        return bot
 
 
 def _seconds(value: object) -> float:

@@ -13,7 +13,7 @@ from bot.config import Config
 from bot.keyring import KeyRingFile
 from bot.logsafety import setup_logging
 from bot.passphrase import get_passphrase
-from bot.relay import Relay
+from bot.relay import Relay, TokenFile
 from bot.setup import Layout
 from store import open_store
 from store.keyfiles import read_key_file
@@ -48,7 +48,7 @@ async def run_relay(
     config: Config, *, stop: asyncio.Event | None = None, log_level: int = logging.INFO
 ) -> None:
     token = read_token(config)
-    setup_logging(log_level, secrets=[token])
+    formatter = setup_logging(log_level, secrets=[token])
     relay_file = config.relay.key_passphrase_file
     passphrase = get_passphrase(
         env=ENV_RELAY_PASSPHRASE,
@@ -60,7 +60,18 @@ async def run_relay(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    bot = Bot(token, base_url=config.telegram.base_url, base_file_url=config.telegram.base_file_url)
+
+    def make_bot(value: str) -> Bot:
+        telegram = config.telegram
+        return Bot(value, base_url=telegram.base_url, base_file_url=telegram.base_file_url)
+
+    bot = make_bot(token)
+    token_file = config.telegram.token_file
+    tokens = (
+        TokenFile(config.resolve(token_file), make_bot, formatter.add_secret)
+        if token_file is not None
+        else None
+    )
     async with await open_store(config.store_url) as store:
         relay = Relay(config, store, ring, bot)
         trust = await relay.trust()
@@ -68,5 +79,7 @@ async def run_relay(
             log.warning("no certified handler yet: intake waits until one is enrolled")
         async with bot:
             log.info("relay running (key set v%d)", ring.current.version)
-            await relay.run(stop, keyfile, webhook_secret=_webhook_secret(config))
+            await relay.run(stop, keyfile, webhook_secret=_webhook_secret(config), tokens=tokens)
+            if relay.bot is not bot:
+                await relay.bot.shutdown()
     log.info("relay stopped")
