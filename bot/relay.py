@@ -56,6 +56,7 @@ MENU_COMMANDS = ("start", "status", "recover", "language", "forget", "help")
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 TRUST_TTL = 10.0
 MAX_ATTEMPTS_PER_UPDATE = 5
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 class Relay:
@@ -237,7 +238,15 @@ class Relay:
         finally:
             if server is not None:
                 await server.stop()  # Telegram keeps what we did not answer 200 to
+            # The worker loops see ``stop`` and finish the item in hand: a reply already
+            # sent is recorded as sent, not sent again after the restart. The rest (a long
+            # poll, timers) is cancelled at once.
+            finishing = [t for t in tasks if t.get_name() in ("process", "delivery")]
             for task in tasks:
+                if task not in finishing:
+                    task.cancel()
+            await asyncio.wait(finishing, timeout=SHUTDOWN_GRACE_SECONDS)
+            for task in finishing:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 

@@ -101,3 +101,29 @@ async def test_a_revocation_takes_effect_at_once(env):
     assert "bob" in (await env.relay.trust()).handlers  # cached now
     await revoke_handler(env.store, "bob")
     assert "bob" not in (await env.relay.trust()).handlers  # no waiting for the refresh
+
+
+async def test_a_clean_stop_records_a_reply_already_sent(tmp_path):
+    import asyncio
+
+    from store import OutboxStatus
+
+    from .relay_env import onboard
+
+    async with TelegramSimulator() as sim:
+        env = await make_env(tmp_path, sim)
+        try:
+            source = await onboard(env, sim)
+            stop = asyncio.Event()
+            running = asyncio.create_task(env.relay.run(stop))
+            await env.reply(source.case.case_id, env.handlers[0], "sent just before a stop")
+            await source.user.wait_for_bot_message(
+                where=lambda m: "sent just before a stop" in (m.text or ""), timeout=10
+            )
+            stop.set()  # SIGTERM right after Telegram took the message
+            await running
+            (item,) = await env.store.list_outbox(source.case.case_id)
+            assert item.status is OutboxStatus.SENT  # recorded: no second copy after restart
+        finally:
+            await env.bot.shutdown()
+            await env.store.close()
