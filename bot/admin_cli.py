@@ -40,6 +40,7 @@ from bot.retention import purge
 from bot.rotation import RotationError, RotationReport, rotate_relay_keys, rotation_in_progress
 from bot.run import ENV_RELAY_PASSPHRASE
 from bot.setup import ENV_ADMIN_PASSPHRASE, Layout, SetupError, load_org_key
+from bot.subcommands import run_group
 from bot.trust import TrustError
 from bot.trust import load_org_key as load_store_org_key
 from crypto import (
@@ -689,15 +690,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``admin`` commands on their own (as `writein admin …` would)."""
-    parser = argparse.ArgumentParser(prog="writein")
-    register(parser.add_subparsers(dest="command", metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help(sys.stderr)
-        return 2
-    result: int = func(args)
-    return result
+    return run_group(register, argv)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from bot.demo_site import INTAKE, Officer, Site, bot_token, build_site
 from bot.i18n import catalog
 from bot.keyring import RelayKeyRing
 from bot.relay import KEY_VERSION_SETTING
+from bot.subcommands import run_group
 from crypto import Envelope, InvalidEnvelope, open_envelope
 from handlers import (
     Session,
@@ -895,15 +896,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``main(["demo", ...])``: run the demo as `writein demo` would."""
-    parser = argparse.ArgumentParser(prog="writein")
-    register(parser.add_subparsers(dest="command", metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help(sys.stderr)
-        return 2
-    result: int = func(args)
-    return result
+    return run_group(register, argv)
 
 
 if __name__ == "__main__":

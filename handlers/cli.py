@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from bot.config import Config, load_config
 from bot.passphrase import get_passphrase
+from bot.subcommands import run_group
 from store import CaseFlag, CaseStatus, StoreError
 
 from ._errors import ConsoleError, UsageError, translating
@@ -476,15 +477,7 @@ def _positive(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``console``/``handler`` commands on their own (as `writein` would)."""
-    parser = argparse.ArgumentParser(prog="writein")
-    register(parser.add_subparsers(dest="command", metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help(sys.stderr)
-        return 2
-    result: int = func(args)
-    return result
+    return run_group(register, argv)
 
 
 if __name__ == "__main__":
