@@ -6,7 +6,7 @@ pinned fingerprint, and a handler or relay key counts only with a valid certific
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crypto import (
     Certificate,
@@ -32,6 +32,9 @@ class Trust:
     relay: dict[int, Certificate]  # by key version
     handlers: dict[str, Certificate]  # active, certified handlers by name
     default_intake: tuple[str, ...]
+    # A retired relay signing key signed nothing stored after this envelope seq (version →
+    # seq): anything later claiming its signature was forged with a stolen old key.
+    relay_last_seq: dict[int, int] = field(default_factory=dict)
 
     def handler_signers(self) -> list[SigningPublicKey]:
         return [c.signing_key for c in self.handlers.values()]
@@ -64,6 +67,7 @@ async def load_trust(store: Store, pinned_fingerprint: str) -> Trust:
     """Read and check every certificate in the store; uncertified keys are simply left out."""
     org = await load_org_key(store, pinned_fingerprint)
     relay: dict[int, Certificate] = {}
+    last_seq: dict[int, int] = {}
     for row in await store.list_relay_keys(purpose=KeyPurpose.SIGNING):
         try:
             cert = verify_certificate(row.public, org)
@@ -71,6 +75,8 @@ async def load_trust(store: Store, pinned_fingerprint: str) -> Trust:
             continue
         if cert.role is Role.BOT and cert.key_version == row.version:
             relay[row.version] = cert
+            if row.last_seq is not None:
+                last_seq[row.version] = row.last_seq
     handlers: dict[str, Certificate] = {}
     default: list[str] = []
     for h in await store.list_handlers(status=HandlerStatus.ACTIVE):
@@ -82,4 +88,10 @@ async def load_trust(store: Store, pinned_fingerprint: str) -> Trust:
             handlers[h.name] = cert
             if h.default_intake:
                 default.append(h.name)
-    return Trust(org=org, relay=relay, handlers=handlers, default_intake=tuple(sorted(default)))
+    return Trust(
+        org=org,
+        relay=relay,
+        handlers=handlers,
+        default_intake=tuple(sorted(default)),
+        relay_last_seq=last_seq,
+    )

@@ -57,7 +57,7 @@ def _rewrap_batch(
                 Envelope(envelope.core, envelope.wraps),
                 recipient=session.me.encryption,
                 new_recipients=[target],
-                trusted_signers=session.workspace.signers.for_direction(direction),
+                trusted_signers=session.workspace.signers.for_direction(direction, envelope.seq),
             )
         except InvalidEnvelope:
             failed += 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -61,9 +61,17 @@ class Signers:
     relay: tuple[SigningPublicKey, ...]
     handlers: tuple[SigningPublicKey, ...]
     names: dict[bytes, str]  # signing key id → handler name
+    # Retired relay signing keys: the last envelope seq each may have signed (key id → seq).
+    relay_last_seq: dict[bytes, int] = field(default_factory=dict)
 
-    def for_direction(self, direction: Direction) -> tuple[SigningPublicKey, ...]:
-        return self.relay if direction is Direction.IN else self.handlers
+    def for_direction(
+        self, direction: Direction, seq: int | None = None
+    ) -> tuple[SigningPublicKey, ...]:
+        if direction is not Direction.IN:
+            return self.handlers
+        if seq is None:
+            return self.relay
+        return tuple(k for k in self.relay if seq <= self.relay_last_seq.get(k.key_id, seq))
 
     def author(self, signer_key_id: bytes) -> str | None:
         return self.names.get(signer_key_id)
@@ -113,6 +121,9 @@ async def _signers(store: Store, trust: Trust) -> Signers:
         relay=tuple(trust.relay_signers()),
         handlers=tuple(c.signing_key for c in certs),
         names={c.signing_key.key_id: c.name for c in certs},
+        relay_last_seq={
+            trust.relay[v].signing_key.key_id: seq for v, seq in trust.relay_last_seq.items()
+        },
     )
 
 

@@ -122,7 +122,7 @@ def open_item(session: Session, envelope: store.Envelope) -> ThreadItem:
         opened = open_envelope(
             Envelope(envelope.core, envelope.wraps),
             recipient=session.me.encryption,
-            trusted_signers=signers.for_direction(direction),
+            trusted_signers=signers.for_direction(direction, envelope.seq),
             expect_case_id=envelope.case_id,
             expect_direction=direction,
         )

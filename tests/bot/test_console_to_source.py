@@ -85,3 +85,27 @@ async def test_an_open_console_stops_wrapping_for_a_colleague_revoked_meanwhile(
     await revoke_handler(env.store, "bob", force=True)  # the console stays open
     second = await send_reply(session, case.case_id, "bob is gone")
     assert bob_key not in (await env.store.get_envelope(second.message_id)).wraps
+
+
+async def test_a_retired_relay_key_signs_nothing_stored_after_it(world):
+    """A stolen old relay signing key plus write access to the store must not let anyone
+    inject 'source messages' that the console shows as genuine."""
+    from store import KeyPurpose, KeyStatus
+
+    env, sim, session = world
+    user, case = await onboard(env, sim, "en")
+    await user.send_text("genuine, before the rotation")
+    await env.pump()
+    envelopes = await env.store.list_envelopes(case.case_id)
+    last = envelopes[-1].seq
+    # A rotation retires signing key v1 and records the last envelope it signed ...
+    await env.store.set_relay_key_status(KeyPurpose.SIGNING, 1, KeyStatus.RETIRED, last_seq=last)
+    # ... then the thief stores an envelope signed with that old key.
+    await user.send_text("forged with the retired key")
+    await env.pump()
+    await session.workspace.reload()
+    thread = await load_thread(session, case.case_id)
+    by_text = {i.text: i for i in thread if i.readable}
+    assert "genuine, before the rotation" in by_text
+    assert "forged with the retired key" not in by_text
+    assert sum(not i.readable for i in thread) == 1
