@@ -68,10 +68,16 @@ def check_snapshot(name: str, text: str) -> None:
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    for _ in range(4):
+    """Until the app is quiet: no worker running for three rounds in a row (a worker that
+    finishes can start another one, e.g. unlock → case list → page load)."""
+    quiet = 0
+    for _ in range(300):
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+        quiet = quiet + 1 if not list(pilot.app.workers) else 0
+        if quiet >= 3:
+            return
+    raise AssertionError("the console never settled")
 
 
 def make_app(world: World, name: str = "alice", clock: Clock | None = None) -> ConsoleApp:
