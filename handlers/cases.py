@@ -131,9 +131,10 @@ async def _summaries(
     store = session.store
     ids = [c.case_id for c in cases]
     unread = await store.unread_counts(session.name, ids) if ids else {}
+    marks = await store.read_marks(session.name, ids) if ids else {}
     items = []
     for case in cases:
-        mark = await store.get_read_mark(case.case_id, session.name)
+        mark = marks.get(case.case_id, 0)
         if assignments is not None:
             assigned = sorted(h for h, ids in assignments.items() if case.case_id in ids)
         elif with_assigned:

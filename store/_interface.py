@@ -270,6 +270,10 @@ class StoreOperations(Protocol):
         """The last ``seq`` the handler has read in the case; 0 if none."""
         ...
 
+    async def read_marks(self, handler: str, case_ids: Sequence[str]) -> dict[str, int]:
+        """Per case: the last ``seq`` the handler has read (0 if none); one query."""
+        ...
+
     async def unread_counts(self, handler: str, case_ids: Sequence[str]) -> dict[str, int]:
         """Per case: messages from the source (direction ``in``) after the handler's mark."""
         ...

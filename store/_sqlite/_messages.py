@@ -276,13 +276,22 @@ class MessageOps(SqliteBase):
             )
         return 0 if row is None else int(row[0])
 
+    async def read_marks(self, handler: str, case_ids: Sequence[str]) -> dict[str, int]:
+        handler, ids = _handler_and_ids(handler, case_ids)
+        marks = dict.fromkeys(ids, 0)
+        if not ids:
+            return marks
+        sql = (
+            "SELECT case_id, last_read_seq FROM read_marks"  # noqa: S608 (placeholders only)
+            f" WHERE handler = ? AND case_id IN ({placeholders(len(ids))})"
+        )
+        async with self._read() as db:
+            for row in await fetch_all(db, sql, [handler, *ids]):
+                marks[str(row[0])] = int(row[1])
+        return marks
+
     async def unread_counts(self, handler: str, case_ids: Sequence[str]) -> dict[str, int]:
-        handler = check.handler_name(handler)
-        if isinstance(case_ids, str):
-            raise TypeError("case_ids must be a sequence of case ids, not one str")
-        ids = list(dict.fromkeys(check.case_id(c) for c in case_ids))
-        if len(ids) > check.MAX_PAGE:
-            raise ValueError(f"at most {check.MAX_PAGE} case ids at a time")
+        handler, ids = _handler_and_ids(handler, case_ids)
         counts = dict.fromkeys(ids, 0)
         if not ids:
             return counts
@@ -363,3 +372,13 @@ class MessageOps(SqliteBase):
                 params,
             )
         return [bytes(row[0]) for row in rows]
+
+
+def _handler_and_ids(handler: str, case_ids: Sequence[str]) -> tuple[str, list[str]]:
+    """A handler name and at most one page of distinct case ids, checked."""
+    if isinstance(case_ids, str):
+        raise TypeError("case_ids must be a sequence of case ids, not one str")
+    ids = list(dict.fromkeys(check.case_id(c) for c in case_ids))
+    if len(ids) > check.MAX_PAGE:
+        raise ValueError(f"at most {check.MAX_PAGE} case ids at a time")
+    return check.handler_name(handler), ids

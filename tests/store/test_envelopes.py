@@ -197,9 +197,18 @@ async def test_read_marks_and_unread_counts(store, case):
     assert (await store.unread_counts("alice", ids))[case.case_id] == 2
     await store.mark_read(case.case_id, "alice", ins[0].seq)  # never moves back
     assert await store.get_read_mark(case.case_id, "alice") == ins[1].seq
+    assert await store.read_marks("alice", ids) == {
+        case.case_id: ins[1].seq,
+        other.case_id: 0,
+        "NONE-NONE-NONE": 0,
+    }
+    assert await store.read_marks("bob", ids) == dict.fromkeys(ids, 0)
     await store.mark_read(case.case_id, "alice", ins[3].seq)
     assert (await store.unread_counts("alice", ids))[case.case_id] == 0
     assert await store.unread_counts("alice", []) == {}
+    assert await store.read_marks("alice", []) == {}
+    with pytest.raises(TypeError):
+        await store.read_marks("alice", case.case_id)
     with pytest.raises(IntegrityError):
         await store.mark_read(case.case_id, "stranger", 1)
 
