@@ -146,8 +146,13 @@ async def test_a_store_that_cannot_be_opened_exits_with_its_code(world: World) -
 
 async def test_case_list(cases: World) -> None:
     async with unlocked(cases) as (app, pilot):
-        check_snapshot("case_list", screen_text(app))
         table = app.screen.query_one("#cases", DataTable)
+        for _ in range(200):  # the first page loads in a worker: wait for its rows
+            if table.row_count:
+                break
+            await pilot.pause(0.05)
+        await settle(pilot)
+        check_snapshot("case_list", screen_text(app))
         assert [table.get_row_at(i)[0].plain for i in range(table.row_count)] == [CASE_B, CASE_A]
         await pilot.press("s")  # open → closed
         await settle(pilot)
