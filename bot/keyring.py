@@ -291,6 +291,12 @@ def _entry(raw: bytes, peppers: dict[int, bytes]) -> RelayKeys:
     )
 
 
+def file_stamp(path: Path) -> tuple[int, int, int]:
+    """What changes when a file is replaced atomically or rewritten: inode, mtime, size."""
+    st = path.stat()
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 class KeyRingFile:
     """The key ring file a running relay watches: an admin's rotation replaces it atomically.
 
@@ -318,8 +324,7 @@ class KeyRingFile:
         self._retained: dict[int, tuple[RelayKeys, float]] = {}
 
     def _stamp(self) -> tuple[int, int, int]:
-        st = self.path.stat()
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
+        return file_stamp(self.path)
 
     def load(self) -> RelayKeyRing:
         stamp = self._stamp()

@@ -30,7 +30,7 @@ from bot.conversation import Conversation
 from bot.delivery import Clock, Delivery, Pace, backoff, utc_now
 from bot.i18n import catalog
 from bot.incoming import MalformedUpdate, parse_update
-from bot.keyring import KeyRingFile, RelayKeyRing
+from bot.keyring import KeyRingFile, RelayKeyRing, file_stamp
 from bot.phrase import DEFAULT_PARAMS, Argon2Params
 from bot.refs import open_update, seal_update
 from bot.retention import retention_loop
@@ -351,8 +351,7 @@ class TokenFile:
         self._seen = self._stamp()
 
     def _stamp(self) -> tuple[int, int, int]:
-        st = self.path.stat()
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
+        return file_stamp(self.path)
 
     async def changed(self) -> Bot | None:
         stamp = self._stamp()
