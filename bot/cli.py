@@ -61,8 +61,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 def _cmd_bot(args: argparse.Namespace) -> int:
     level = getattr(logging, args.log_level.upper())
-    asyncio.run(run_relay(load_config(args.config), log_level=level))
-    return 0
+    return asyncio.run(run_relay(load_config(args.config), log_level=level))
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:

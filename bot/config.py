@@ -73,9 +73,12 @@ class RelayConfig(_Section):
     strip_image_metadata: bool = True
     max_attachment_mb: Annotated[int, Field(ge=1, le=20)] = 20
     max_text_chars: Annotated[int, Field(ge=1, le=4096)] = 4096
-    rate_limit_messages: Annotated[int, Field(ge=1)] = 20
-    rate_limit_window_seconds: Annotated[int, Field(ge=1)] = 60
+    # A hard cap against abuse, not a pace: everything up to it is stored (decision 0074).
+    rate_limit_messages: Annotated[int, Field(ge=1)] = 600
+    rate_limit_window_seconds: Annotated[int, Field(ge=1)] = 3600
     recover_attempts_per_hour: Annotated[int, Field(ge=1, le=100)] = 5
+    # All accounts together: each guess costs an Argon2id derivation (64 MiB, ~0.2 s).
+    recover_attempts_global_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 200
     ack: Literal["reaction", "message"] = "reaction"
     # A file (mode 0600) holding the passphrase of the relay's key ring; else the
     # WRITEIN_RELAY_PASSPHRASE environment variable (e.g. from a systemd credential).

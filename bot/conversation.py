@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import time
 import unicodedata
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, cast
@@ -32,11 +33,12 @@ from bot.payload import AttachmentRef, IntakeAnswer, SourceMessage
 from bot.phrase import DEFAULT_PARAMS, PhraseError, hash_phrase, new_phrase, normalise_phrase
 from bot.refs import open_dialogue, open_message_ref, seal_chat_ref, seal_dialogue, seal_message_ref
 from bot.sealing import SealedAttachmentRows, seal_attachment, seal_source_message
+from bot.supervise import Backoff
 from bot.telegram_io import Buttons, TelegramIO
 from bot.trust import Trust
 from bot.turn import Turn
 from crypto import CryptoError
-from store import Case, CaseFlag, Direction, Store, StoreOperations
+from store import Case, CaseFlag, Direction, Store, StoreError, StoreOperations
 
 log = logging.getLogger("writein.relay")
 
@@ -44,7 +46,6 @@ ACK_LIFETIME = timedelta(seconds=30)
 # Messages that name the case ID leave the chat after this (docs/decisions/0053).
 CASE_ID_LIFETIME = timedelta(minutes=10)
 IMAGE_MIMES = frozenset({"image/jpeg", "image/png", "image/webp"})
-MAX_REMEMBERED_ALBUMS = 10_000
 FORGET_YES, FORGET_KEEP = "forget:yes", "forget:keep"
 
 
@@ -55,6 +56,7 @@ class SlidingWindow:
         self.limit = limit
         self.window = window
         self._events: dict[bytes, deque[float]] = {}
+        self._told: dict[bytes, float] = {}
 
     def hit(self, key: bytes, now: float) -> float:
         """Record an event; returns 0 if allowed, else the seconds to wait."""
@@ -66,6 +68,15 @@ class SlidingWindow:
         events.append(now)
         return 0.0
 
+    def told(self, key: bytes, now: float) -> bool:
+        """Whether a source over the limit was told so already in this window (else mark it)."""
+        events = self._events.get(key)
+        until = (events[0] + self.window) if events else now
+        if self._told.get(key, 0.0) > now:
+            return True
+        self._told[key] = until
+        return False
+
 
 class Conversation:
     def __init__(
@@ -76,6 +87,7 @@ class Conversation:
         trust: Callable[[], Awaitable[Trust]],
         bot: Bot,
         *,
+        io: TelegramIO | None = None,
         phrase_params: object = DEFAULT_PARAMS,
         clock: object = utc_now,  # a Clock; typed loosely as Relay forwards its options
     ) -> None:
@@ -87,15 +99,17 @@ class Conversation:
         self.ring = ring
         self.trust = trust
         self.bot = bot
-        self.io = TelegramIO(bot)
+        self.io = io or TelegramIO(bot)
         self.phrase_params = phrase_params
         self.clock = cast(Clock, clock)
         self.flood = SlidingWindow(
             self.relay.rate_limit_messages, self.relay.rate_limit_window_seconds
         )
         self.recover_attempts = SlidingWindow(self.relay.recover_attempts_per_hour, 3600)
-        # The album each source was last thanked for: one acknowledgement per album.
-        self._acked_albums: OrderedDict[bytes, str] = OrderedDict()
+        self.recover_attempts_all = SlidingWindow(self.relay.recover_attempts_global_per_hour, 3600)
+        # Argon2id at production cost is 64 MiB and a fraction of a second: one at a time,
+        # in a worker thread, so the event loop stays free (it releases the GIL).
+        self._argon2 = asyncio.Semaphore(1)
 
     @property
     def _max_bytes(self) -> int:
@@ -168,9 +182,21 @@ class Conversation:
 
     async def _send_briefly(self, chat: int, text: str, case_id: str, lifetime: timedelta) -> None:
         mid = await self.io.say(chat, text)
-        if mid is not None:
-            ref = seal_message_ref(self.ring, case_id, chat, mid)
-            await self.store.add_scheduled_deletion(case_id, ref, due_at=self.clock() + lifetime)
+        if mid is None:
+            return
+        ref = seal_message_ref(self.ring, case_id, chat, mid)
+        due = self.clock() + lifetime
+        # The message may name the case ID: its deletion must be recorded, store hiccup or not.
+        for attempt in range(1, _NOTE_DELETION.give_up_after + 1):
+            try:
+                await self.store.add_scheduled_deletion(case_id, ref, due_at=due)
+            except StoreError as exc:
+                if attempt == _NOTE_DELETION.give_up_after:
+                    raise
+                log.warning("deletion not recorded yet: %s", type(exc).__name__)
+                await asyncio.sleep(_NOTE_DELETION.delay(attempt))
+            else:
+                return
 
     def _delete_incoming(self, turn: Turn) -> None:
         inc = turn.incoming
@@ -299,12 +325,12 @@ class Conversation:
 
         turn.write(create)
         state = DialogueState(step=Step.INTAKE, language=language, case_id=case_id, question=0)
-        self._ask_question_or_finish(turn, state)
+        await self._ask_question_or_finish(turn, state)
 
-    def _ask_question_or_finish(self, turn: Turn, state: DialogueState) -> None:
+    async def _ask_question_or_finish(self, turn: Turn, state: DialogueState) -> None:
         questions = self.config.intake.questions
         if state.question >= len(questions):
-            self._finish_onboarding(turn, state)
+            await self._finish_onboarding(turn, state)
             return
         q = questions[state.question]
         t = catalog(state.language)
@@ -339,7 +365,7 @@ class Conversation:
             turn.then(lambda: self.io.clear_buttons(chat, mid))
         body = SourceMessage(kind="intake", answers=(answer,), language=state.language)
         await self._seal_and_store(turn, case, body)  # also schedules the message's deletion
-        self._ask_question_or_finish(
+        await self._ask_question_or_finish(
             turn, state.model_copy(update={"question": state.question + 1})
         )
 
@@ -358,24 +384,28 @@ class Conversation:
             return IntakeAnswer(question=q.id, answer=inc.text.strip()[: q.max_chars])
         return None
 
-    def _finish_onboarding(self, turn: Turn, state: DialogueState) -> None:
+    async def _finish_onboarding(self, turn: Turn, state: DialogueState) -> None:
         assert state.case_id is not None
         t = catalog(state.language)
         html = t.gettext("case.created", case_id=state.case_id)
         self._say_briefly(turn, html, case_id=state.case_id, lifetime=CASE_ID_LIFETIME)
-        self._issue_phrase(turn, state)
+        await self._issue_phrase(turn, state)
 
-    def _issue_phrase(self, turn: Turn, state: DialogueState) -> None:
+    async def _issue_phrase(self, turn: Turn, state: DialogueState) -> None:
         case_id = state.case_id
         assert case_id is not None
         t = catalog(state.language)
         phrase = new_phrase()
-        stored = self._recovery_hash(phrase)
+        stored = await self._recovery_hash_off_loop(phrase)
         turn.write(lambda tx: tx.set_case_recovery_hash(case_id, stored))
         self._say(
             turn, t, "case.phrase", [[(t.plain("case.button.saved"), "saved")]], phrase=phrase
         )
         self._save(turn, DialogueState(step=Step.PHRASE, language=state.language, case_id=case_id))
+
+    async def _recovery_hash_off_loop(self, phrase: str) -> bytes:
+        async with self._argon2:
+            return await asyncio.to_thread(self._recovery_hash, phrase)
 
     def _recovery_hash(self, phrase: str) -> bytes:
         # Deterministic (salt fixed per deployment) so /recover can look a case up by it; the
@@ -476,10 +506,13 @@ class Conversation:
 
     async def _intake_content(self, turn: Turn, case: Case, t: Translator) -> None:
         inc = turn.incoming
-        wait = self.flood.hit(turn.lookup_hash, time.monotonic())
+        now = time.monotonic()
+        wait = self.flood.hit(turn.lookup_hash, now)
         if wait:
-            self._delete_incoming(turn)
-            self._say(turn, t, "refuse.rate_limited", seconds=max(1, round(wait)))
+            # Past the hard cap the message is neither stored nor deleted: it stays in the
+            # source's chat to be sent again later. The source is told once per window.
+            if not self.flood.told(turn.lookup_hash, now):
+                self._say(turn, t, "refuse.rate_limited", minutes=max(1, math.ceil(wait / 60)))
             return
         refusal = self._refusal(inc)
         if refusal is not None:
@@ -570,7 +603,10 @@ class Conversation:
             stripped = True
             mime = sniff_mime(data)
         name = inc.file.name or ("photo.jpg" if inc.kind is Kind.PHOTO else inc.kind.value)
-        return seal_attachment(data, name=name, mime=mime, stripped=stripped)
+        # Sealing up to 20 MB in chunks is CPU work: off the event loop.
+        return await asyncio.to_thread(
+            seal_attachment, data, name=name, mime=mime, stripped=stripped
+        )
 
     async def _seal_and_store(
         self,
@@ -608,15 +644,12 @@ class Conversation:
             mid = inc.message_id
             turn.then(lambda: self.io.react(chat, mid))
             return
-        if inc.media_group_id is not None and not inc.edited:
-            if self._acked_albums.get(turn.lookup_hash) == inc.media_group_id:
-                return  # a later part of an album already acknowledged
-            self._acked_albums[turn.lookup_hash] = inc.media_group_id
-            self._acked_albums.move_to_end(turn.lookup_hash)
-            while len(self._acked_albums) > MAX_REMEMBERED_ALBUMS:
-                self._acked_albums.popitem(last=False)
-        html = t.gettext("ack.edited" if inc.edited else "ack.received")
-        self._say_briefly(turn, html, case_id=case.case_id, lifetime=ACK_LIFETIME)
+        # One acknowledgement per burst (an album, a pasted text): bot/outgoing.py holds it
+        # until the chat has been quiet a moment, and merges the burst's others into it.
+        key = "ack.edited" if inc.edited else "ack.received"
+        html = t.gettext(key)
+        case_id = case.case_id
+        turn.then(lambda: self._send_briefly(chat, html, case_id, ACK_LIFETIME), coalesce=key)
 
     # -- /forget and /recover ----------------------------------------------------------------
 
@@ -676,7 +709,10 @@ class Conversation:
                 self._ask_language(turn)
             return
         self._delete_incoming(turn)
-        wait = self.recover_attempts.hit(turn.lookup_hash, time.monotonic())
+        now = time.monotonic()
+        wait = self.recover_attempts.hit(turn.lookup_hash, now) or self.recover_attempts_all.hit(
+            b"", now
+        )
         if wait:
             self._end(turn)
             self._say(turn, t, "recover.too_many", minutes=max(1, round(wait / 60)))
@@ -689,7 +725,7 @@ class Conversation:
             else:
                 self._say(turn, t, "recover.bad_word", position=exc.position)
             return
-        stored = await asyncio.to_thread(self._recovery_hash, phrase)
+        stored = await self._recovery_hash_off_loop(phrase)
         target = await self.store.get_case_by_recovery_hash(stored)
         if target is None:
             self._say(turn, t, "recover.wrong")
@@ -713,6 +749,9 @@ class Conversation:
 
 class _TooLarge(Exception):
     pass
+
+
+_NOTE_DELETION = Backoff(first=0.5, cap=5.0, give_up_after=6)
 
 
 # Characters that render as nothing; a message of only these is empty.

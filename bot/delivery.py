@@ -10,10 +10,8 @@ per chat, about 30 per second overall.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from telegram.constants import ParseMode
@@ -21,63 +19,25 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.i18n import catalog
 from bot.keyring import RelayKeyRing
+from bot.pace import Pace
 from bot.payload import BodyError, Reply, decode_body
 from bot.refs import open_chat_ref, open_message_ref, seal_message_ref
-from bot.telegram_io import TelegramIO
+from bot.telegram_io import TelegramIO, maybe_applied, retry_after_seconds
 from bot.trust import Trust
 from crypto import CryptoError, Direction, Envelope, open_envelope
 from store import CaseFlag, OutboxItem, Store
 
 log = logging.getLogger("writein.delivery")
 
+__all__ = ["Clock", "Delivery", "Pace", "backoff", "utc_now"]
+
 LEASE = timedelta(seconds=60)
+# Deletions are claimed in small batches on a short lease: after a crash, what the dead
+# relay had claimed is free again within seconds, so a source's copy never lingers.
+DELETION_LEASE = timedelta(seconds=10)
+DELETION_BATCH = 20
+DELETION_CONCURRENCY = 8
 MAX_ATTEMPTS = 12
-PER_CHAT_INTERVAL = 1.0
-GLOBAL_PER_SECOND = 30
-
-
-class Pace:
-    """Keeps to Telegram's limits: one message a second per chat, 30 a second overall.
-
-    Intervals are counted from the moment a send *finished*, so however long one request
-    takes, the next one to the same chat reaches Telegram at least a second later.
-    """
-
-    def __init__(
-        self,
-        per_chat_interval: float = PER_CHAT_INTERVAL,
-        global_per_second: int = GLOBAL_PER_SECOND,
-    ) -> None:
-        self.per_chat_interval = per_chat_interval
-        self.global_per_second = global_per_second
-        self._chat_last: dict[int, float] = {}
-        self._sent: list[float] = []
-
-    @contextlib.asynccontextmanager
-    async def slot(self, chat_id: int) -> AsyncIterator[None]:
-        """Wait for a free slot for ``chat_id``, send inside, and count the send at exit."""
-        while True:
-            now = time.monotonic()
-            self._sent = [t for t in self._sent if t > now - 1.0]
-            interval = self.per_chat_interval
-            chat_wait = self._chat_last.get(chat_id, -interval) + interval - now
-            global_wait = (
-                (self._sent[0] + 1.0 - now) if len(self._sent) >= self.global_per_second else 0.0
-            )
-            delay = max(chat_wait, global_wait)
-            if delay <= 0:
-                break
-            await asyncio.sleep(delay)
-        try:
-            yield
-        finally:
-            done = time.monotonic()
-            if len(self._chat_last) > 10_000:  # forget chats that are free again
-                self._chat_last = {
-                    c: t for c, t in self._chat_last.items() if t > done - self.per_chat_interval
-                }
-            self._chat_last[chat_id] = done
-            self._sent.append(done)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -118,7 +78,8 @@ class Delivery:
         self.io = io
         self.clock = clock
         self.backoff = backoff
-        self.pace = pace or Pace()
+        if pace is not None:
+            io.pace = pace
 
     async def deliver_one(self) -> bool:
         """Deliver the next due reply; False when nothing is due."""
@@ -138,13 +99,14 @@ class Delivery:
             await self.store.fail_outbox(item.outbox_id, item.claim_token, error="no_chat")
             return True
         text = catalog(language).gettext("reply.body", text=reply.text)
+        self.io.stats.calls += 1
         try:
-            async with self.pace.slot(chat_id):
+            async with self.io.pace.slot(chat_id):
                 message = await self.io.bot.send_message(
                     chat_id, text, parse_mode=ParseMode.HTML, protect_content=True
                 )
         except RetryAfter as exc:
-            await self._retry(item, _seconds(exc.retry_after), "http_429")
+            await self._retry(item, retry_after_seconds(exc.retry_after), "http_429")
             return True
         except Forbidden:
             # The source blocked the bot (or deleted the account): tell the handler.
@@ -157,6 +119,10 @@ class Delivery:
             await self.store.fail_outbox(item.outbox_id, item.claim_token, error="bad_request")
             return True
         except (TimedOut, NetworkError, TelegramError) as exc:
+            if isinstance(exc, NetworkError) and maybe_applied(exc):
+                # The reply may be in the chat already: the retry is bounded and counted.
+                self.io.stats.possible_duplicates += 1
+                log.warning("outbox item %d may have been sent before it failed", item.outbox_id)
             if item.attempts >= MAX_ATTEMPTS:
                 await self.store.fail_outbox(item.outbox_id, item.claim_token, error="gave_up")
             else:
@@ -218,17 +184,28 @@ class Delivery:
 
     async def delete_due(self) -> int:
         """Carry out due deletions: ingested messages, acknowledgements, expiring replies."""
-        done = 0
-        for row in await self.store.claim_due_deletions(lease=LEASE, now=self.clock()):
+        rows = await self.store.claim_due_deletions(
+            lease=DELETION_LEASE, limit=DELETION_BATCH, now=self.clock()
+        )
+        if not rows:
+            return 0
+        gate = asyncio.Semaphore(DELETION_CONCURRENCY)
+
+        async def carry_out(case_id: str, sealed_ref: bytes) -> bool:
             try:
-                chat_id, message_id = open_message_ref(self.ring, row.case_id, row.sealed_ref)
+                chat_id, message_id = open_message_ref(self.ring, case_id, sealed_ref)
             except (CryptoError, ValueError):
-                await self.store.delete_scheduled_deletion(row.deletion_id)
-                continue
-            if await self.io.delete(chat_id, message_id):
-                await self.store.delete_scheduled_deletion(row.deletion_id)
-                done += 1
-        return done
+                return True  # nothing this relay can act on: forget the row
+            async with gate:
+                return await self.io.delete(chat_id, message_id)
+
+        done = await asyncio.gather(*(carry_out(r.case_id, r.sealed_ref) for r in rows))
+        finished = [r.deletion_id for r, ok in zip(rows, done, strict=True) if ok]
+        # One commit for the whole batch; what failed stays claimed until its lease ends.
+        async with self.store.transaction() as tx:
+            for deletion_id in finished:
+                await tx.delete_scheduled_deletion(deletion_id)
+        return len(finished)
 
 
 def _whole_second_at_or_after(when: datetime) -> datetime:
@@ -236,15 +213,6 @@ def _whole_second_at_or_after(when: datetime) -> datetime:
     if when.microsecond == 0:
         return when
     return when.replace(microsecond=0) + timedelta(seconds=1)
-
-
-def _seconds(value: object) -> float:
-    """``retry_after`` as seconds: PTB gives a timedelta (PTB_TIMEDELTA) or an int."""
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, int | float):
-        return float(value)
-    return 1.0
 
 
 class _NoChat(Exception):

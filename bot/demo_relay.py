@@ -1,6 +1,6 @@
 """The relay as the demo runs it: a real `writein bot` process, stopped with SIGTERM.
 
-The child runs ``python -m bot.cli bot --config …`` (the code behind the `writein`
+The child runs ``python -m bot bot --config …`` (the code behind the `writein`
 command) with the interpreter running the demo, so it works from a virtual environment
 whether or not its ``bin/`` is on PATH. Its log goes to a file the demo scans.
 """
@@ -28,7 +28,7 @@ class RelayProcess:
     @property
     def command(self) -> list[str]:
         # -P: nothing in the demo folder (the cwd) may shadow writein's own packages.
-        return [sys.executable, "-P", "-m", "bot.cli", "bot", "--config", str(self.config_file)]
+        return [sys.executable, "-P", "-m", "bot", "bot", "--config", str(self.config_file)]
 
     @property
     def pid(self) -> int | None:

@@ -6,6 +6,10 @@ transaction together with the next offset; only then does the next getUpdates co
 them. Inbox rows are processed one by one; a row's state change and its deletion commit
 together, and a processed update id is remembered, so a crash at any point neither loses
 nor duplicates anything.
+
+Every loop runs supervised (bot/supervise.py): a failure is logged and retried with
+backoff while the other loops go on, and one that cannot recover stops the relay with a
+non-zero exit for the service manager to restart it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import json
 import logging
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,19 +31,23 @@ from telegram.warnings import PTBUserWarning
 from bot.admin import TRUST_CHANGED_SETTING
 from bot.config import Config
 from bot.conversation import Conversation
-from bot.delivery import Clock, Delivery, Pace, backoff, utc_now
+from bot.delivery import Clock, Delivery, backoff, utc_now
 from bot.i18n import catalog
-from bot.incoming import MalformedUpdate, parse_update
+from bot.incoming import Incoming, MalformedUpdate, parse_update
 from bot.keyring import KeyRingFile, RelayKeyRing, file_stamp
+from bot.outgoing import ACK_QUIET_SECONDS, Outgoing
+from bot.pace import Pace
 from bot.phrase import DEFAULT_PARAMS, Argon2Params
 from bot.refs import open_update, seal_update
-from bot.retention import retention_loop
+from bot.retention import retention_step
 from bot.sealing import NoRecipients
-from bot.telegram_io import TelegramIO
+from bot.supervise import Backoff, TaskFailed, retry_until_done, supervise
+from bot.telegram_io import CallStats, TelegramIO
 from bot.trust import Trust, load_trust
+from bot.turn import Turn
 from bot.webhook import WebhookServer, new_secret_token
 from crypto import CryptoError
-from store import Store
+from store import Store, StoreError
 from store.keyfiles import read_key_file
 
 log = logging.getLogger("writein.relay")
@@ -56,7 +64,14 @@ MENU_COMMANDS = ("start", "status", "recover", "language", "forget", "help")
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 TRUST_TTL = 10.0
 MAX_ATTEMPTS_PER_UPDATE = 5
+INBOX_PAGE = 50
 SHUTDOWN_GRACE_SECONDS = 10.0
+# How long the workers rest when there was nothing to do. Replies are written by consoles
+# in other processes, so the outbox is looked at on a timer; deletions also wake at once
+# when a turn scheduled one.
+OUTBOX_IDLE_SECONDS = 0.2
+DELETIONS_IDLE_SECONDS = 1.0
+TASK_BACKOFF = Backoff()
 
 
 class Relay:
@@ -71,22 +86,39 @@ class Relay:
         clock: Clock = utc_now,
         backoff: Callable[[int], timedelta] = backoff,
         pace: Pace | None = None,
+        supervision: Backoff = TASK_BACKOFF,
+        io: TelegramIO | None = None,
+        ack_quiet: float = ACK_QUIET_SECONDS,
     ) -> None:
         self.config = config
         self.store = store
         self.ring = ring
         self.bot = bot
+        self.supervision = supervision
         self._trust: Trust | None = None
         self._trust_at = 0.0
         self._trust_marker: str | None = None
         self._failures: dict[int, int] = {}
+        # One pace and one set of counters for every call the relay makes to Telegram.
+        self.io = io or TelegramIO(bot, pace=pace, stats=CallStats())
+        if pace is not None:
+            self.io.pace = pace
+        self.outgoing = Outgoing(quiet=ack_quiet)
         self.conversation = Conversation(
-            config, store, ring, self.trust, bot, phrase_params=phrase_params, clock=clock
+            config,
+            store,
+            ring,
+            self.trust,
+            bot,
+            io=self.io,
+            phrase_params=phrase_params,
+            clock=clock,
         )
-        self.delivery = Delivery(
-            store, ring, self.trust, TelegramIO(bot), clock=clock, backoff=backoff, pace=pace
-        )
+        self.delivery = Delivery(store, ring, self.trust, self.io, clock=clock, backoff=backoff)
         self._wake = asyncio.Event()
+        self._deletions_due = asyncio.Event()
+        self._poll_failures = 0
+        self._process_failures = 0
         # The raw JSON of getUpdates is what gets sealed into the inbox, so PTB must not parse
         # it first (one malformed update would then block its whole batch); PTB warns that
         # get_updates exists. Silence exactly that advice.
@@ -105,8 +137,7 @@ class Relay:
         """Talk to Telegram through another Bot (a new token after BotFather's /revoke)."""
         self.bot = bot
         self.conversation.bot = bot
-        self.conversation.io.bot = bot
-        self.delivery.io.bot = bot
+        self.io.bot = bot
 
     async def announce_keys(self) -> None:
         await self.store.set_setting(KEY_VERSION_SETTING, str(self.ring.current.version))
@@ -150,29 +181,58 @@ class Relay:
         self._wake.set()
 
     async def process_inbox(self) -> int:
-        """Handle every pending inbox row, oldest first; returns how many were handled."""
+        """Handle every pending inbox row, oldest first; returns how many were handled.
+
+        Turns of different sources commit together, one transaction (one fsync) for a run
+        of rows instead of one per update: a row's reads never depend on another source's
+        writes. A second row from the same source first commits what came before, so its
+        turn reads the state the first one left.
+        """
         handled = 0
-        while rows := await self.store.list_inbox(limit=50):
-            for row in rows:
-                await self._process(row.update_id, row.sealed_update)
-                handled += 1
+        while rows := await self.store.list_inbox(limit=INBOX_PAGE):
+            group: list[tuple[int, Turn | None]] = []
+            sources: set[int] = set()
+            try:
+                for row in rows:
+                    incoming = self._open(row.update_id, row.sealed_update)
+                    if incoming is not None and incoming.user_id in sources:
+                        await self._commit(group)
+                        group, sources = [], set()
+                    turn = None if incoming is None else await self._handle(row.update_id, incoming)
+                    group.append((row.update_id, turn))
+                    if incoming is not None:
+                        sources.add(incoming.user_id)
+            finally:
+                # What was decided before a failure still commits; the failing row stays.
+                await self._commit(group)
+            handled += len(rows)
         return handled
 
-    async def _process(self, update_id: int, sealed: bytes) -> None:
-        turn = None
+    async def settle(self) -> None:
+        """Wait until everything already decided has been said to Telegram (tests, stop)."""
+        await self.outgoing.drain()
+
+    def _open(self, update_id: int, sealed: bytes) -> Incoming | None:
+        """The update as the dialogue sees it; None for one the relay cannot use."""
         try:
-            incoming = parse_update(open_update(self.ring, update_id, sealed), self.bot)
-            if incoming is not None:
-                turn = await self.conversation.handle(incoming)
-        except NoRecipients:
-            log.error("no certified handler can read case intake: enrol a handler; update kept")  # noqa: TRY400
-            raise
+            return parse_update(open_update(self.ring, update_id, sealed), self.bot)
         except (CryptoError, MalformedUpdate) as exc:
             # Not an update the relay can use: dropped, never retried, content never logged.
             log.warning("update %d dropped: %s", update_id, type(exc).__name__)
+            return None
+
+    async def _handle(self, update_id: int, incoming: Incoming) -> Turn | None:
+        try:
+            turn = await self.conversation.handle(incoming)
+        except NoRecipients:
+            log.error("no certified handler can read case intake: enrol a handler; update kept")  # noqa: TRY400
+            raise
+        except (StoreError, NetworkError):
+            # The store or Telegram is unavailable, which says nothing about this update:
+            # it stays in the inbox, is not counted against it, and the loop backs off.
+            raise
         except Exception as exc:
-            # A network error while handling (e.g. a download) deserves a retry; anything
-            # else that keeps failing must not hold up every later update.
+            # Anything else that keeps failing must not hold up every later update.
             failures = self._failures.get(update_id, 0) + 1
             self._failures[update_id] = failures
             if failures < MAX_ATTEMPTS_PER_UPDATE:
@@ -181,18 +241,30 @@ class Relay:
             # Only the exception's type is logged: its text could quote content.
             name = type(exc).__name__
             log.error("update %d dropped after %d failures: %s", update_id, failures, name)  # noqa: TRY400
+            turn = None
         self._failures.pop(update_id, None)
+        return turn
+
+    async def _commit(self, group: list[tuple[int, Turn | None]]) -> None:
+        """The turns' writes and their inbox rows' deletion in one transaction; then what
+        they say goes out, per chat, in order."""
+        if not group:
+            return
         async with self.store.transaction() as tx:
-            if turn is not None:
-                for write in turn.writes:
-                    await write(tx)
-            await tx.finish_inbox(update_id)
-        if turn is not None:
-            for effect in turn.effects:
-                try:
-                    await effect()
-                except TelegramError as exc:
-                    log.warning("telegram effect failed: %s", type(exc).__name__)
+            for update_id, turn in group:
+                if turn is not None:
+                    for write in turn.writes:
+                        await write(tx)
+                await tx.finish_inbox(update_id)
+        for _, turn in group:
+            if turn is None:
+                continue
+            chat = turn.incoming.chat_id
+            for effect, coalesce in turn.effects:
+                self.outgoing.send(chat, effect, coalesce=coalesce)
+            if turn.writes:
+                self._deletions_due.set()  # a stored message leaves the chat at once
+        group.clear()
 
     # -- the loops -----------------------------------------------------------------------
 
@@ -203,104 +275,158 @@ class Relay:
         webhook_secret: str | None = None,
         tokens: TokenFile | None = None,
     ) -> None:
-        """Poll (or listen for webhooks), process and deliver until ``stop`` is set."""
+        """Poll (or listen for webhooks), process and deliver until ``stop`` is set.
+
+        Raises :class:`TaskFailed` when a loop cannot recover; everything else is retried.
+        """
         hook = self.config.telegram.webhook
         server: WebhookServer | None = None
         if self.config.telegram.mode == "webhook":
             secret = webhook_secret or new_secret_token()
             server = WebhookServer(hook.listen, hook.port, hook.path, secret, self.ingest)
             await server.start()
-            await self.bot.set_webhook(
-                hook.url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
-            )
+
+            async def register() -> None:
+                await self.bot.set_webhook(
+                    hook.url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
+                )
         else:
-            await self.bot.delete_webhook(drop_pending_updates=False)
-        await self.announce_keys()
-        await self.publish_commands()
-        await self.process_inbox()  # what a crash left behind
-        tasks = [
-            asyncio.create_task(self._process_loop(stop), name="process"),
-            asyncio.create_task(self._delivery_loop(stop), name="delivery"),
-            asyncio.create_task(self._housekeeping_loop(stop), name="housekeeping"),
-        ]
-        if self.config.retention.days:
-            tasks.append(
-                asyncio.create_task(retention_loop(self.store, self.config, stop), name="retention")
-            )
-        if server is None:
-            tasks.append(asyncio.create_task(self._poll_loop(stop), name="poll"))
-        if keyfile is not None:
-            tasks.append(asyncio.create_task(self._keys_loop(stop, keyfile), name="keys"))
-        if tokens is not None:
-            tasks.append(asyncio.create_task(self._token_loop(stop, tokens), name="token"))
+
+            async def register() -> None:
+                await self.bot.delete_webhook(drop_pending_updates=False)
+
         try:
-            await stop.wait()
+            await self._start(stop, register)
+            steps: dict[str, Callable[[], Awaitable[float]]] = {
+                "process": lambda: self._process_step(stop),
+                "delivery": self._delivery_step,
+                "deletions": self._deletions_step,
+                "housekeeping": self._housekeeping_step,
+            }
+            if server is None:
+                steps["poll"] = self._poll_step
+            if keyfile is not None:
+                steps["keys"] = lambda: self._keys_step(keyfile)
+            if tokens is not None:
+                steps["token"] = lambda: self._token_step(tokens)
+            if self.config.retention.days:
+                steps["retention"] = lambda: retention_step(self.store, self.config)
+            tasks = [
+                asyncio.create_task(supervise(name, step, stop, self.supervision), name=name)
+                for name, step in steps.items()
+            ]
+            await self._until_stopped(stop, tasks)
         finally:
             if server is not None:
                 await server.stop()  # Telegram keeps what we did not answer 200 to
+
+    async def _start(self, stop: asyncio.Event, register: Callable[[], Awaitable[None]]) -> None:
+        """The start-up calls, each retried like a loop's step until it succeeds or a stop."""
+        for name, action in (
+            ("start", register),
+            ("start", self.announce_keys),
+            ("start", self.publish_commands),
+        ):
+            await retry_until_done(name, action, stop, self.supervision)
+        self._wake.set()  # what a crash left in the inbox is handled first
+
+    async def _until_stopped(self, stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+        waiting = asyncio.create_task(stop.wait(), name="stop")
+        failed: BaseException | None = None
+        try:
+            done, _ = await asyncio.wait([waiting, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not waiting and not task.cancelled() and task.exception() is not None:
+                    failed = task.exception()
+                elif task is not waiting:
+                    # A loop only returns when stopped; one that returned early is a bug.
+                    failed = TaskFailed(task.get_name(), 1, RuntimeError("returned"))
+        finally:
+            stop.set()
+            waiting.cancel()
             # The worker loops see ``stop`` and finish the item in hand: a reply already
-            # sent is recorded as sent, not sent again after the restart. The rest (a long
-            # poll, timers) is cancelled at once.
+            # sent is recorded as sent, not sent again after the restart, and what the
+            # last turns decided to say is said. The rest is cancelled at once.
             finishing = [t for t in tasks if t.get_name() in ("process", "delivery")]
             for task in tasks:
                 if task not in finishing:
                     task.cancel()
-            await asyncio.wait(finishing, timeout=SHUTDOWN_GRACE_SECONDS)
+            if finishing:
+                await asyncio.wait(finishing, timeout=SHUTDOWN_GRACE_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.outgoing.drain(), timeout=SHUTDOWN_GRACE_SECONDS)
+            await self.outgoing.close()
             for task in finishing:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        if failed is None:
+            failed = next((r for r in results if isinstance(r, TaskFailed)), None)
+        if failed is not None:
+            raise failed if isinstance(failed, TaskFailed) else TaskFailed("relay", 1, failed)
 
-    async def _poll_loop(self, stop: asyncio.Event) -> None:
-        delay = 1.0
-        while not stop.is_set():
-            try:
-                await self.fetch()
-                delay = 1.0
-            except RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc.retry_after))
-            except (TimedOut, NetworkError) as exc:
-                log.warning("getUpdates failed: %s; retrying in %.0f s", type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
-            except TelegramError as exc:
-                # E.g. InvalidToken after BotFather's /revoke, until set-token swaps it in.
-                log.error("getUpdates refused: %s; retrying in %.0f s", type(exc).__name__, delay)  # noqa: TRY400
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
+    async def _poll_step(self) -> float:
+        """One getUpdates round; Telegram being unreachable is waited out, never fatal."""
+        try:
+            await self.fetch()
+        except RetryAfter as exc:
+            return _seconds(exc.retry_after)
+        except (TimedOut, NetworkError) as exc:
+            self._poll_failures += 1
+            delay = self.supervision.delay(self._poll_failures)
+            log.warning("getUpdates failed: %s; retrying in %.0f s", type(exc).__name__, delay)
+            return delay
+        except TelegramError as exc:
+            # E.g. InvalidToken after BotFather's /revoke, until set-token swaps it in.
+            self._poll_failures += 1
+            delay = self.supervision.delay(self._poll_failures)
+            log.error("getUpdates refused: %s; retrying in %.0f s", type(exc).__name__, delay)  # noqa: TRY400
+            return delay
+        self._poll_failures = 0
+        return 0.0
 
-    async def _process_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-            self._wake.clear()
-            try:
-                await self.process_inbox()
-            except NoRecipients:
-                await asyncio.sleep(5.0)
-            except Exception:
-                await asyncio.sleep(1.0)
+    async def _process_step(self, stop: asyncio.Event) -> float:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+        self._wake.clear()
+        try:
+            await self.process_inbox()
+        except NoRecipients:
+            return 5.0  # said once per try above; waits for an admin, not a failure
+        except NetworkError as exc:
+            # Telegram, not the relay, failed (a download): the update waits in the inbox.
+            self._process_failures += 1
+            delay = self.supervision.delay(self._process_failures)
+            log.warning("Telegram unavailable while handling an update: %s", type(exc).__name__)
+            self._wake.set()
+            return delay
+        self._process_failures = 0
+        return 0.0
 
-    async def _delivery_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            busy = await self.delivery.deliver_one()
-            await self.delivery.delete_due()
-            if not busy:
-                await asyncio.sleep(0.2)
+    async def _delivery_step(self) -> float:
+        busy = await self.delivery.deliver_one()
+        return 0.0 if busy else OUTBOX_IDLE_SECONDS
 
-    async def _token_loop(self, stop: asyncio.Event, tokens: TokenFile) -> None:
-        while not stop.is_set():
-            await asyncio.sleep(KEY_CHECK_SECONDS)
-            try:
-                bot = await tokens.changed()
-            except (OSError, TelegramError, ValueError) as exc:
-                log.warning("new token not usable yet: %s", type(exc).__name__)
-                continue
-            if bot is not None:
-                old, self.bot = self.bot, bot
-                self.use_bot(bot)
-                log.info("switched to a new bot token")
-                with contextlib.suppress(TelegramError):
-                    await old.shutdown()
+    async def _deletions_step(self) -> float:
+        self._deletions_due.clear()
+        if await self.delivery.delete_due():
+            return 0.0
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._deletions_due.wait(), timeout=DELETIONS_IDLE_SECONDS)
+        return 0.0
+
+    async def _token_step(self, tokens: TokenFile) -> float:
+        try:
+            bot = await tokens.changed()
+        except (OSError, TelegramError, ValueError) as exc:
+            log.warning("new token not usable yet: %s", type(exc).__name__)
+            return KEY_CHECK_SECONDS
+        if bot is not None:
+            old, self.bot = self.bot, bot
+            self.use_bot(bot)
+            log.info("switched to a new bot token")
+            with contextlib.suppress(TelegramError):
+                await old.shutdown()
+        return KEY_CHECK_SECONDS
 
     async def publish_commands(self) -> None:
         """The command menu, in each language the relay offers."""
@@ -320,25 +446,22 @@ class Relay:
         before = datetime.now(UTC).date() - PROCESSED_RETENTION
         await self.store.prune_processed_updates(before=before)
 
-    async def _housekeeping_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            await self.housekeeping()
-            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+    async def _housekeeping_step(self) -> float:
+        await self.housekeeping()
+        return HOUSEKEEPING_SECONDS
 
-    async def _keys_loop(self, stop: asyncio.Event, keyfile: KeyRingFile) -> None:
-        while not stop.is_set():
-            await asyncio.sleep(KEY_CHECK_SECONDS)
-            try:
-                ring = keyfile.changed()
-            except (OSError, CryptoError, ValueError) as exc:
-                log.warning(
-                    "key ring file unreadable, keeping current keys: %s", type(exc).__name__
-                )
-                continue
-            if ring is not None:
-                self.use_keys(ring)
-                await self.announce_keys()
-                log.info("switched to relay key set v%d", ring.current.version)
+    async def _keys_step(self, keyfile: KeyRingFile) -> float:
+        try:
+            # Unlocking a replaced ring file is an Argon2id derivation: off the event loop.
+            ring = await asyncio.to_thread(keyfile.changed)
+        except (OSError, CryptoError, ValueError) as exc:
+            log.warning("key ring file unreadable, keeping current keys: %s", type(exc).__name__)
+            return KEY_CHECK_SECONDS
+        if ring is not None:
+            self.use_keys(ring)
+            await self.announce_keys()
+            log.info("switched to relay key set v%d", ring.current.version)
+        return KEY_CHECK_SECONDS
 
 
 class TokenFile:

@@ -1,7 +1,7 @@
 """Retention: what is older than the organisation keeps is deleted from the store.
 
 `writein admin purge --older-than DAYS [--dry-run]` runs it once; with ``retention.days``
-set in the config, the relay runs it by itself every few hours (:func:`retention_loop`).
+set in the config, the relay runs it by itself every few hours (:func:`retention_step`, supervised).
 
 What goes: every envelope stored before the cut-off day, with its wraps and
 attachments; and every *closed* case whose last activity was before it, with all that
@@ -11,8 +11,6 @@ run is recorded in the audit log — case ids and counts only.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -21,7 +19,7 @@ from typing import Final
 from bot.config import Config
 from store import CaseStatus, Store
 
-__all__ = ["PurgeReport", "purge", "retention_loop", "run_retention"]
+__all__ = ["PurgeReport", "purge", "retention_step", "run_retention"]
 
 log = logging.getLogger("writein.retention")
 
@@ -99,25 +97,16 @@ async def run_retention(
     return await purge(store, older_than_days=days, actor="relay", now=now)
 
 
-async def retention_loop(
-    store: Store,
-    config: Config,
-    stop: asyncio.Event,
-    *,
-    interval: timedelta = RETENTION_INTERVAL,
-) -> None:
-    """Run the configured retention now and then every ``interval`` until ``stop``."""
-    while not stop.is_set():
-        try:
-            report = await run_retention(store, config)
-        except Exception as exc:  # a failed run must not stop the relay; the next one retries
-            log.warning("retention run failed: %s", type(exc).__name__)
-        else:
-            if report is not None and (report.envelopes or report.cases):
-                log.info(
-                    "retention: %d message(s) and %d closed case(s) deleted",
-                    report.envelopes,
-                    report.cases,
-                )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval.total_seconds())
+async def retention_step(store: Store, config: Config) -> float:
+    """One configured retention run; returns the seconds until the next (a relay task).
+
+    A failure propagates: the relay's supervisor logs it and tries again with backoff.
+    """
+    report = await run_retention(store, config)
+    if report is not None and (report.envelopes or report.cases):
+        log.info(
+            "retention: %d message(s) and %d closed case(s) deleted",
+            report.envelopes,
+            report.cases,
+        )
+    return RETENTION_INTERVAL.total_seconds()

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-import signal
+import threading
 
 from telegram import Bot
+from telegram.error import TelegramError
 
 from bot.config import Config
+from bot.entry import STOP_REQUESTED, install_early_stop, on_stop
 from bot.keyring import KeyRingFile
 from bot.logsafety import setup_logging
 from bot.passphrase import get_passphrase
 from bot.relay import Relay, TokenFile
 from bot.setup import Layout
+from bot.supervise import TaskFailed, retry_until_done
 from store import open_store
 from store.keyfiles import read_key_file
 
@@ -46,20 +50,31 @@ def _webhook_secret(config: Config) -> str | None:
 
 async def run_relay(
     config: Config, *, stop: asyncio.Event | None = None, log_level: int = logging.INFO
-) -> None:
+) -> int:
+    """Run the relay; 0 after a stop (SIGTERM, SIGINT or ``stop``), 1 if a task gave up.
+
+    A stop is honoured at every point of start-up: the signals are caught from the first
+    line of the `writein` command on (bot/entry.py), and each step below checks for one.
+    """
+    stop = stop or asyncio.Event()
+    _stop_on_signals(stop)
     token = read_token(config)
     formatter = setup_logging(log_level, secrets=[token])
+    log.info("relay starting")
+    if stop.is_set():
+        return _stopped()
     relay_file = config.relay.key_passphrase_file
     passphrase = get_passphrase(
         env=ENV_RELAY_PASSPHRASE,
         file=config.resolve(relay_file) if relay_file is not None else None,
     )
     keyfile = KeyRingFile(Layout(config.data_dir).relay_key, passphrase)
-    ring = keyfile.load()
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    log.info("unlocking the relay key ring")
+    # Argon2id at production cost: in a worker thread, so a stop is seen meanwhile.
+    ring = await asyncio.to_thread(keyfile.load)
+    log.info("relay key ring unlocked")
+    if stop.is_set():
+        return _stopped()
 
     def make_bot(value: str) -> Bot:
         telegram = config.telegram
@@ -77,9 +92,38 @@ async def run_relay(
         trust = await relay.trust()
         if not trust.handlers:
             log.warning("no certified handler yet: intake waits until one is enrolled")
-        async with bot:
+        if not await retry_until_done("start", bot.initialize, stop, relay.supervision):
+            return _stopped()  # getMe never answered before the stop
+        try:
             log.info("relay running (key set v%d)", ring.current.version)
             await relay.run(stop, keyfile, webhook_secret=_webhook_secret(config), tokens=tokens)
+        except TaskFailed as exc:
+            log.critical(
+                "relay stopped: %s; exiting with 1 so that the service manager restarts it", exc
+            )
+            return 1
+        finally:
+            await _shutdown(relay.bot)
             if relay.bot is not bot:
-                await relay.bot.shutdown()
+                await _shutdown(bot)
+    return _stopped()
+
+
+def _stopped() -> int:
     log.info("relay stopped")
+    return 0
+
+
+async def _shutdown(bot: Bot) -> None:
+    with contextlib.suppress(TelegramError, RuntimeError):
+        await bot.shutdown()
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT set ``stop``, including one that came before the loop started."""
+    loop = asyncio.get_running_loop()
+    if threading.current_thread() is threading.main_thread():
+        install_early_stop()  # when run without bot/entry.py (python -m bot.cli)
+        on_stop(lambda: loop.call_soon_threadsafe(stop.set))
+    if STOP_REQUESTED.is_set():
+        stop.set()

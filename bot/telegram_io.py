@@ -1,16 +1,61 @@
-"""Everything the relay says to Telegram goes through here: protected, HTML-escaped, quiet."""
+"""Everything the relay says to Telegram goes through here: protected, HTML-escaped, quiet,
+paced within Telegram's limits and retried through its transient failures.
+
+Telegram answers a flood with 429 and a ``retry_after``; it fails now and then with a 5xx
+or a dropped connection. Each call is therefore tried up to ``attempts`` times: 429 waits
+what Telegram asked for, the others back off exponentially. A call that timed out or lost
+its connection may still have been carried out: retrying a *send* then risks showing the
+source the same text twice, so such a retry is counted and logged as a possible duplicate,
+and bounded like every other retry. Permanent refusals (400, 403) are never retried.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReactionTypeEmoji
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.pace import Pace
+from bot.supervise import Backoff
 
 log = logging.getLogger("writein.relay")
 
+T = TypeVar("T")
 Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
+
+# Eight tries over about two minutes; a 429 longer than this is not waited out in-line.
+CALL_BACKOFF = Backoff(first=1.0, cap=30.0, give_up_after=8)
+MAX_RETRY_AFTER = 300.0
+# Refusals that another try cannot change.
+PERMANENT = (BadRequest, Forbidden, InvalidToken, ChatMigrated, Conflict, EndPointNotFound)
+
+
+@dataclass
+class CallStats:
+    """What the relay's Telegram calls went through, for logs, tests and benchmarks."""
+
+    calls: int = 0
+    retries: int = 0
+    possible_duplicates: int = 0
+    gave_up: int = 0
 
 
 def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
@@ -24,29 +69,99 @@ def keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
     )
 
 
+def retry_after_seconds(value: object) -> float:
+    """``retry_after`` as seconds: PTB gives a timedelta (PTB_TIMEDELTA) or an int."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, int | float):
+        return float(value)
+    return 1.0
+
+
+def maybe_applied(exc: NetworkError) -> bool:
+    """Whether Telegram may have carried out a call that failed this way."""
+    if isinstance(exc, TimedOut):
+        return True
+    # PTB words a lost connection "httpx.RemoteProtocolError: …"; a 5xx answer has a status.
+    return str(exc).startswith("httpx.")
+
+
 class TelegramIO:
-    def __init__(self, bot: Bot) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        pace: Pace | None = None,
+        backoff: Backoff = CALL_BACKOFF,
+        stats: CallStats | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
         self.bot = bot
+        self.pace = pace or Pace()
+        self.backoff = backoff
+        self.stats = stats or CallStats()
+        self._sleep = sleep
+
+    async def call(
+        self, what: str, request: Callable[[], Awaitable[T]], *, sends: bool = False
+    ) -> T:
+        """``request`` with retries; raises its last error if it never got through."""
+        attempt = 0
+        while True:
+            attempt += 1
+            self.stats.calls += 1
+            try:
+                return await request()
+            except PERMANENT:
+                raise
+            except RetryAfter as exc:
+                wait = retry_after_seconds(exc.retry_after)
+                if wait > MAX_RETRY_AFTER:
+                    self.stats.gave_up += 1
+                    raise
+                error: TelegramError = exc
+            except NetworkError as exc:
+                wait = self.backoff.delay(attempt)
+                error = exc
+                if sends and maybe_applied(exc):
+                    self.stats.possible_duplicates += 1
+                    log.warning("%s may have gone through before it failed: retrying", what)
+            if attempt >= self.backoff.give_up_after:
+                self.stats.gave_up += 1
+                log.error("%s failed %d times (%s): given up", what, attempt, type(error).__name__)
+                raise error
+            self.stats.retries += 1
+            log.info("%s failed (%s); retry in %.1f s", what, type(error).__name__, wait)
+            await self._sleep(wait)
+
+    async def send(self, chat_id: int, html: str, buttons: Buttons | None = None) -> int:
+        """Send a protected message within the pace; returns its id or raises."""
+
+        async def request() -> int:
+            async with self.pace.slot(chat_id):
+                message = await self.bot.send_message(
+                    chat_id,
+                    html,
+                    parse_mode=ParseMode.HTML,
+                    protect_content=True,
+                    reply_markup=keyboard(buttons),
+                )
+            return message.message_id
+
+        return await self.call("sendMessage", request, sends=True)
 
     async def say(self, chat_id: int, html: str, buttons: Buttons | None = None) -> int | None:
-        """Send a message with protect_content; returns its id, or None if Telegram refused."""
+        """Send a message with protect_content; returns its id, or None if it never went."""
         try:
-            message = await self.bot.send_message(
-                chat_id,
-                html,
-                parse_mode=ParseMode.HTML,
-                protect_content=True,
-                reply_markup=keyboard(buttons),
-            )
+            return await self.send(chat_id, html, buttons)
         except TelegramError as exc:
             log.warning("could not send a message: %s", type(exc).__name__)
             return None
-        return message.message_id
 
     async def delete(self, chat_id: int, message_id: int) -> bool:
         """Delete a message; True when it is gone (also when it was already gone)."""
         try:
-            await self.bot.delete_message(chat_id, message_id)
+            await self.call("deleteMessage", lambda: self.bot.delete_message(chat_id, message_id))
         except BadRequest as exc:
             # Already deleted, or older than Telegram's 48 h window: nothing more to do.
             log.info("message not deleted: %s", type(exc).__name__)
@@ -59,8 +174,12 @@ class TelegramIO:
         return True
 
     async def react(self, chat_id: int, message_id: int, emoji: str = "👍") -> None:
+        reaction = ReactionTypeEmoji(emoji)
         try:
-            await self.bot.set_message_reaction(chat_id, message_id, ReactionTypeEmoji(emoji))
+            await self.call(
+                "setMessageReaction",
+                lambda: self.bot.set_message_reaction(chat_id, message_id, reaction),
+            )
         except TelegramError as exc:
             log.info("no reaction: %s", type(exc).__name__)
 
@@ -68,12 +187,17 @@ class TelegramIO:
         if callback_id is None:
             return
         try:
-            await self.bot.answer_callback_query(callback_id)
+            await self.call(
+                "answerCallbackQuery", lambda: self.bot.answer_callback_query(callback_id)
+            )
         except TelegramError as exc:
             log.info("callback not answered: %s", type(exc).__name__)
 
     async def clear_buttons(self, chat_id: int, message_id: int) -> None:
         try:
-            await self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+            await self.call(
+                "editMessageReplyMarkup",
+                lambda: self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None),
+            )
         except TelegramError as exc:
             log.info("buttons not cleared: %s", type(exc).__name__)

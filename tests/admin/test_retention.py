@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import parse_config
-from bot.retention import cutoff_day, purge, retention_loop, run_retention
+from bot.retention import cutoff_day, purge, retention_step, run_retention
+from bot.supervise import Backoff, supervise
 from store import CaseStatus, Direction, open_store
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -51,7 +52,8 @@ async def test_the_relay_applies_the_configured_retention(tmp_path, store):
 async def test_the_loop_runs_at_once_and_stops(tmp_path, store):
     await fill(store)
     stop = asyncio.Event()
-    task = asyncio.create_task(retention_loop(store, config(tmp_path, 30), stop))
+    step = lambda: retention_step(store, config(tmp_path, 30))  # noqa: E731
+    task = asyncio.create_task(supervise("retention", step, stop, Backoff()))
     for _ in range(100):
         if await store.get_case("GONE-0001") is None:
             break

@@ -16,9 +16,9 @@ from telegram.request import HTTPXRequest
 
 from bot.admin import enrol_handler
 from bot.config import Config, parse_config
-from bot.delivery import Pace
 from bot.i18n import catalog
 from bot.keyring import RelayKeyRing
+from bot.pace import Pace
 from bot.payload import AttachmentRef, Reply, SourceMessage, decode_body, encode_body
 from bot.phrase import Argon2Params as PhraseParams
 from bot.relay import Relay
@@ -68,6 +68,7 @@ class RelayEnv:
         for _ in range(rounds):
             await self.relay.fetch(0)
             await self.relay.process_inbox()
+            await self.relay.settle()
             while await self.relay.delivery.deliver_one():
                 pass
             await self.relay.delivery.delete_due()
@@ -289,9 +290,12 @@ async def make_env(
     """A relay on a fresh store, talking to ``sim``; ``relay`` are [relay] config keys.
 
     The relay's clock follows telesim's unless ``clock`` is given; ``backoff`` and ``pace``
-    replace delivery's retry back-off and Telegram pacing (``fast_backoff``, ``no_pace()``).
+    replace delivery's retry back-off and Telegram pacing (``fast_backoff``; no pacing
+    unless a test passes ``Pace()``).
     """
     clock = clock or sim_clock(sim)
+    # Telegram's pace would add seconds to every onboarding; tests of pacing pass Pace().
+    pace = pace or no_pace()
     first = config_for(tmp, sim, **relay)
     result = await initialise(
         first, admin_passphrase=ADMIN_PASS, relay_passphrase=RELAY_PASS, argon2=WEAK

@@ -87,6 +87,9 @@ async def test_no_canary_on_disk_or_in_logs(tmp_path, sim):
     await relay.start(log_level="debug")
     try:
         case_id = await onboard(user, timeout=30)
+        # The relay deletes what it stored at once; Telegram's 429 on that deletion keeps
+        # the message in the chat long enough for the source to edit it.
+        sim.faults.add(method="deleteMessage", error=429, retry_after=60, times=1)
         sent = await user.send_text(canary["text"])
         await user.wait_for_bot_message(where=lambda m: "Received" in (m.text or ""), timeout=30)
         await user.edit_message(sent.message_id, canary["edit"])

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 import sqlite3
 from datetime import timedelta
 
 import pytest
 
 from bot.delivery import backoff
+from bot.pace import PER_CHAT_BURST, PER_CHAT_INTERVAL, Pace
 from crypto import SigningKeyPair
 from store import CaseFlag, OutboxStatus
 
@@ -167,17 +167,22 @@ async def test_reply_moved_to_another_case_is_refused(env, sim, source):
     assert replies(other) == []
 
 
-async def test_replies_to_one_chat_are_a_second_apart(env, sim, source):
+@pytest.mark.relay_config(pace=Pace())
+async def test_replies_to_one_chat_keep_telegrams_pace(env, sim, source):
     alice = env.handlers[0]
-    for text in ("first", "second", "third"):
+    texts = [f"reply {i}" for i in range(5)]
+    for text in texts:
         await env.reply(source.case.case_id, alice, text)
-    assert await deliver_all(env) == 3
-    assert replies(source) == [
-        said("en", "reply.body", text=t) for t in ("first", "second", "third")
-    ]
-    calls = [c for c in sim.calls_to("sendMessage") if c.ok][-3:]
-    assert [c.params["text"].split("\n")[-1] for c in calls] == ["first", "second", "third"]
-    assert all(b.at - a.at >= 1.0 for a, b in itertools.pairwise(calls))
+    assert await deliver_all(env) == 5
+    assert replies(source) == [said("en", "reply.body", text=t) for t in texts]
+    calls = [c for c in sim.calls_to("sendMessage") if c.ok][-5:]
+    assert [c.params["text"].split("\n")[-1] for c in calls] == texts
+    # A burst of up to three, then one a second on average: never four within 3 s.
+    burst = PER_CHAT_BURST
+    assert all(
+        calls[i + burst].at - calls[i].at >= burst * PER_CHAT_INTERVAL
+        for i in range(len(calls) - burst)
+    )
 
 
 async def test_self_destructing_reply_is_deleted_after_its_time(env, sim, source):

@@ -339,13 +339,28 @@ async def test_refused_kinds_are_deleted_and_not_stored(env, sim, source, conten
 
 
 @pytest.mark.relay_config(rate_limit_messages=3, rate_limit_window_seconds=60)
-async def test_flood_gets_a_polite_wait(env, sim, source):
-    sent = [await source.user.send_text(f"message {i}") for i in range(4)]
+async def test_past_the_hard_cap_nothing_is_destroyed_and_the_source_is_told_once(env, sim, source):
+    sent = [await source.user.send_text(f"message {i}") for i in range(6)]
     await env.pump()
     assert [m.text for m in await stored(env, source)] == ["message 0", "message 1", "message 2"]
-    polite = [said("en", "refuse.rate_limited", seconds=s) for s in (59, 60)]
-    assert source.user.last_bot_message().text in polite
-    assert not set(visible_ids(source)) & {m.message_id for m in sent}
+    told = said("en", "refuse.rate_limited", minutes=1)
+    assert [m.text for m in source.user.bot_messages()].count(told) == 1
+    # What was stored left the chat; what was refused stays there, to be sent again.
+    visible = set(visible_ids(source))
+    assert not visible & {m.message_id for m in sent[:3]}
+    assert {m.message_id for m in sent[3:]} <= visible
+
+
+async def test_a_burst_is_stored_whole_and_acknowledged_once(env, sim, source):
+    before = len(source.user.bot_messages())
+    texts = [f"part {i} of a long paste" for i in range(60)]
+    for text in texts:
+        await source.user.send_text(text)
+    await env.pump()
+    assert [m.text for m in await stored(env, source)] == texts
+    new = [m.text for m in source.user.bot_messages()[before:]]
+    assert new.count(said("en", "ack.received")) == 1
+    assert len(new) == 1  # no notice of any kind besides the one acknowledgement
 
 
 def _private(**fields: object) -> dict[str, object]:

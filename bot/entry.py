@@ -1,0 +1,50 @@
+"""The `writein` command's first lines: catch SIGTERM and SIGINT before anything heavy loads.
+
+Importing the relay (python-telegram-bot, cryptography, Pillow) and unlocking its keys
+take a second or more. A service manager may stop the relay during that time; Python's
+default would then die with -15 or a KeyboardInterrupt traceback. Until the relay's own
+event loop takes the signals over, they only set :data:`STOP_REQUESTED`, which every
+start-up step checks, so a stop at any moment is a clean exit 0.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
+
+STOP_REQUESTED = threading.Event()
+_LISTENERS: list[Callable[[], object]] = []
+
+
+def _request_stop(signum: int, frame: FrameType | None) -> None:
+    STOP_REQUESTED.set()
+    for listener in _LISTENERS:
+        listener()
+
+
+def install_early_stop() -> None:
+    """From now on SIGTERM and SIGINT only request a stop (idempotent)."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        if signal.getsignal(sig) is not _request_stop:
+            signal.signal(sig, _request_stop)
+
+
+def on_stop(listener: Callable[[], object]) -> None:
+    """Call ``listener`` (from the signal handler, in the main thread) on a stop request."""
+    _LISTENERS.append(listener)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    # Only the long-running relay defers a stop; every other subcommand keeps Python's
+    # ordinary Ctrl-C (an interactive prompt must stay interruptible).
+    if args[:1] == ["bot"]:
+        install_early_stop()
+    from bot.cli import main as cli_main  # the heavy imports start here
+
+    if STOP_REQUESTED.is_set():
+        return 0
+    return cli_main(args)
