@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from bot.delivery import backoff
+from bot.delivery import DELETION_BATCH, DELETION_LEASE, backoff
 from bot.pace import PER_CHAT_BURST, PER_CHAT_INTERVAL, Pace
 from crypto import SigningKeyPair
 from store import CaseFlag, OutboxStatus
 
-from .relay_env import Onboarded, RelayEnv, fast_backoff, no_pace, onboard, said
+from .relay_env import Onboarded, RelayEnv, fast_backoff, no_pace, onboard, said, sim_clock
 
 
 def replies(source: Onboarded) -> list[str]:
@@ -220,3 +220,21 @@ async def test_source_messages_and_acknowledgements_leave_the_chat(env, sim, sou
     with pytest.raises(LookupError):
         source.user.message(ack.message_id)
     assert await env.store.count_scheduled_deletions() == pending
+
+
+async def test_deletions_a_dead_relay_had_claimed_resume_within_seconds(env, sim, source):
+    sent = [await source.user.send_text(f"written just before the crash {i}") for i in range(5)]
+    await env.relay.fetch(0)
+    await env.relay.process_inbox()
+    # The relay that stored them claimed their deletions, then died before carrying them out.
+    claimed = await env.store.claim_due_deletions(
+        lease=DELETION_LEASE, limit=DELETION_BATCH, now=sim_clock(sim)()
+    )
+    assert len(claimed) == 5
+    await env.relay.delivery.delete_due()
+    assert all(source.user.message(m.message_id) for m in sent)  # still leased
+    sim.clock.advance(seconds=15)  # "within seconds" of the restart, not a minute
+    await env.relay.delivery.delete_due()
+    for message in sent:
+        with pytest.raises(LookupError):
+            source.user.message(message.message_id)
