@@ -26,6 +26,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_crypto.py
 	$(BIN)/python bench/bench_telesim.py
+	$(BIN)/python bench/bench_relay.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

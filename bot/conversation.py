@@ -29,6 +29,7 @@ from bot.i18n import LANGUAGE_NAMES, Translator, catalog
 from bot.incoming import ATTACHMENT_KINDS, Incoming, Kind
 from bot.keyring import RelayKeyRing
 from bot.media import MediaError, sniff_mime, strip_image_metadata
+from bot.offload import argon2_work
 from bot.payload import AttachmentRef, IntakeAnswer, SourceMessage
 from bot.phrase import DEFAULT_PARAMS, PhraseError, hash_phrase, new_phrase, normalise_phrase
 from bot.refs import open_dialogue, open_message_ref, seal_chat_ref, seal_dialogue, seal_message_ref
@@ -107,9 +108,6 @@ class Conversation:
         )
         self.recover_attempts = SlidingWindow(self.relay.recover_attempts_per_hour, 3600)
         self.recover_attempts_all = SlidingWindow(self.relay.recover_attempts_global_per_hour, 3600)
-        # Argon2id at production cost is 64 MiB and a fraction of a second: one at a time,
-        # in a worker thread, so the event loop stays free (it releases the GIL).
-        self._argon2 = asyncio.Semaphore(1)
 
     @property
     def _max_bytes(self) -> int:
@@ -404,8 +402,7 @@ class Conversation:
         self._save(turn, DialogueState(step=Step.PHRASE, language=state.language, case_id=case_id))
 
     async def _recovery_hash_off_loop(self, phrase: str) -> bytes:
-        async with self._argon2:
-            return await asyncio.to_thread(self._recovery_hash, phrase)
+        return await argon2_work(self._recovery_hash, phrase)
 
     def _recovery_hash(self, phrase: str) -> bytes:
         # Deterministic (salt fixed per deployment) so /recover can look a case up by it; the

@@ -35,6 +35,7 @@ from bot.delivery import Clock, Delivery, backoff, utc_now
 from bot.i18n import catalog
 from bot.incoming import Incoming, MalformedUpdate, parse_update
 from bot.keyring import KeyRingFile, RelayKeyRing, file_stamp
+from bot.offload import argon2_work
 from bot.outgoing import ACK_QUIET_SECONDS, Outgoing
 from bot.pace import Pace
 from bot.phrase import DEFAULT_PARAMS, Argon2Params
@@ -71,6 +72,7 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 # when a turn scheduled one.
 OUTBOX_IDLE_SECONDS = 0.2
 DELETIONS_IDLE_SECONDS = 1.0
+DELETIONS_GATHER_SECONDS = 0.05
 TASK_BACKOFF = Backoff()
 
 
@@ -336,9 +338,11 @@ class Relay:
         try:
             done, _ = await asyncio.wait([waiting, *tasks], return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                if task is not waiting and not task.cancelled() and task.exception() is not None:
+                if task is waiting or task.cancelled():
+                    continue
+                if task.exception() is not None:
                     failed = task.exception()
-                elif task is not waiting:
+                elif not stop.is_set():
                     # A loop only returns when stopped; one that returned early is a bug.
                     failed = TaskFailed(task.get_name(), 1, RuntimeError("returned"))
         finally:
@@ -409,10 +413,12 @@ class Relay:
     async def _deletions_step(self) -> float:
         self._deletions_due.clear()
         if await self.delivery.delete_due():
-            return 0.0
+            # Let the next batch gather a moment: each batch is two write transactions,
+            # which intake would otherwise queue behind once per message.
+            return DELETIONS_GATHER_SECONDS
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._deletions_due.wait(), timeout=DELETIONS_IDLE_SECONDS)
-        return 0.0
+        return DELETIONS_GATHER_SECONDS
 
     async def _token_step(self, tokens: TokenFile) -> float:
         try:
@@ -453,7 +459,7 @@ class Relay:
     async def _keys_step(self, keyfile: KeyRingFile) -> float:
         try:
             # Unlocking a replaced ring file is an Argon2id derivation: off the event loop.
-            ring = await asyncio.to_thread(keyfile.changed)
+            ring = await argon2_work(keyfile.changed)
         except (OSError, CryptoError, ValueError) as exc:
             log.warning("key ring file unreadable, keeping current keys: %s", type(exc).__name__)
             return KEY_CHECK_SECONDS

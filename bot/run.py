@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.entry import STOP_REQUESTED, install_early_stop, on_stop
 from bot.keyring import KeyRingFile
 from bot.logsafety import setup_logging
+from bot.offload import argon2_work
 from bot.passphrase import get_passphrase
 from bot.relay import Relay, TokenFile
 from bot.setup import Layout
@@ -70,8 +71,8 @@ async def run_relay(
     )
     keyfile = KeyRingFile(Layout(config.data_dir).relay_key, passphrase)
     log.info("unlocking the relay key ring")
-    # Argon2id at production cost: in a worker thread, so a stop is seen meanwhile.
-    ring = await asyncio.to_thread(keyfile.load)
+    # Argon2id at production cost: off the loop (bot/offload.py), so a stop is seen meanwhile.
+    ring = await argon2_work(keyfile.load)
     log.info("relay key ring unlocked")
     if stop.is_set():
         return _stopped()
