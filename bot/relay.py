@@ -121,6 +121,8 @@ class Relay:
         self._deletions_due = asyncio.Event()
         self._poll_failures = 0
         self._process_failures = 0
+        self._in_page = False
+        self._trust_checked = False
         # The raw JSON of getUpdates is what gets sealed into the inbox, so PTB must not parse
         # it first (one malformed update would then block its whole batch); PTB warns that
         # get_updates exists. Silence exactly that advice.
@@ -148,8 +150,12 @@ class Relay:
         """The certified keys: re-read at once after an admin changed them (the admin
         commands bump a marker), and every few seconds regardless."""
         now = time.monotonic()
-        marker = await self.store.get_setting(TRUST_CHANGED_SETTING)
         stale = self._trust is None or now - self._trust_at > TRUST_TTL
+        if self._trust_checked and not stale:
+            assert self._trust is not None
+            return self._trust  # checked once already for this page of the inbox
+        marker = await self.store.get_setting(TRUST_CHANGED_SETTING)
+        self._trust_checked = self._in_page
         if stale or marker != self._trust_marker:
             self._trust = await load_trust(self.store, self.config.trust.org_fingerprint)
             self._trust_at = now
@@ -172,13 +178,15 @@ class Relay:
 
     async def ingest(self, updates: Sequence[dict[str, object]]) -> None:
         """Seal raw updates into the inbox and advance the offset, in one transaction."""
+        sealed: list[tuple[int, bytes]] = []
+        for update in updates:
+            update_id = int(update["update_id"])  # type: ignore[call-overload]
+            raw = json.dumps(update, separators=(",", ":")).encode("utf-8")
+            sealed.append((update_id, seal_update(self.ring, update_id, raw)))
         async with self.store.transaction() as tx:
             top = int(await tx.get_setting(OFFSET_SETTING) or 0)
-            for update in updates:
-                update_id = int(update["update_id"])  # type: ignore[call-overload]
-                raw = json.dumps(update, separators=(",", ":")).encode("utf-8")
-                await tx.put_inbox(update_id, seal_update(self.ring, update_id, raw))
-                top = max(top, update_id + 1)
+            await tx.put_inbox_many(sealed)
+            top = max(top, *(update_id + 1 for update_id, _ in sealed))
             await tx.set_setting(OFFSET_SETTING, str(top))
         self._wake.set()
 
@@ -194,6 +202,9 @@ class Relay:
         while rows := await self.store.list_inbox(limit=INBOX_PAGE):
             group: list[tuple[int, Turn | None]] = []
             sources: set[int] = set()
+            # An admin's change of trust is seen from the next page on: one settings read
+            # per page instead of one per update.
+            self._in_page, self._trust_checked = True, False
             try:
                 for row in rows:
                     incoming = self._open(row.update_id, row.sealed_update)
@@ -205,6 +216,7 @@ class Relay:
                     if incoming is not None:
                         sources.add(incoming.user_id)
             finally:
+                self._in_page, self._trust_checked = False, False
                 # What was decided before a failure still commits; the failing row stays.
                 await self._commit(group)
             handled += len(rows)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 import threading
 
 from telegram import Bot
@@ -26,6 +27,7 @@ from store.keyfiles import read_key_file
 log = logging.getLogger("writein.relay")
 ENV_TOKEN = "WRITEIN_BOT_TOKEN"  # noqa: S105 (a variable name, not a secret)
 ENV_RELAY_PASSPHRASE = "WRITEIN_RELAY_PASSPHRASE"  # noqa: S105
+SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 class TokenError(Exception):
@@ -59,6 +61,9 @@ async def run_relay(
     """
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
+    # SQLite runs on aiosqlite's thread: every store call is a hand-over of the GIL, which
+    # a busy event loop would otherwise keep for up to 5 ms each time.
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     token = read_token(config)
     formatter = setup_logging(log_level, secrets=[token])
     log.info("relay starting")

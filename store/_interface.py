@@ -302,6 +302,12 @@ class StoreOperations(Protocol):
         """Keep a sealed raw update; False if it is already held or was processed."""
         ...
 
+    async def put_inbox_many(
+        self, updates: Sequence[tuple[int, bytes]], *, now: datetime | None = None
+    ) -> int:
+        """``put_inbox`` for a whole batch, as one statement; returns how many were added."""
+        ...
+
     async def list_inbox(self, *, limit: int = 100) -> list[InboxItem]:
         """Pending updates, lowest update id first."""
         ...

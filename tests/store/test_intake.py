@@ -32,6 +32,33 @@ async def test_inbox_put_is_idempotent(store):
     assert await store.count_inbox() == 1
 
 
+async def test_a_batch_goes_in_at_once_and_skips_what_is_held_or_processed(store):
+    await store.put_inbox(2, b"held already", now=NOW)
+    await store.finish_inbox(3, now=NOW)  # processed before
+    batch = [(1, b"one"), (2, b"replayed"), (3, b"replayed"), (4, b"four")]
+    assert await store.put_inbox_many(batch, now=NOW) == 2
+    items = await store.list_inbox()
+    assert [(i.update_id, i.sealed_update) for i in items] == [
+        (1, b"one"),
+        (2, b"held already"),
+        (4, b"four"),
+    ]
+    assert await store.put_inbox_many([], now=NOW) == 0
+
+
+async def test_a_batch_commits_with_its_transaction_or_not_at_all(store):
+    class Abandoned(Exception):
+        pass
+
+    try:
+        async with store.transaction() as tx:
+            await tx.put_inbox_many([(5, b"five"), (6, b"six")], now=NOW)
+            raise Abandoned
+    except Abandoned:
+        pass
+    assert await store.count_inbox() == 0
+
+
 async def test_replayed_update_is_recognised_after_processing(store):
     await store.put_inbox(7, b"first", now=NOW)
     assert await store.is_update_processed(7) is False
