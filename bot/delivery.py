@@ -22,10 +22,11 @@ from bot.keyring import RelayKeyRing
 from bot.pace import Pace
 from bot.payload import BodyError, Reply, decode_body
 from bot.refs import open_chat_ref, open_message_ref, seal_message_ref
+from bot.supervise import Backoff
 from bot.telegram_io import TelegramIO, maybe_applied, retry_after_seconds
 from bot.trust import Trust
 from crypto import CryptoError, Direction, Envelope, open_envelope
-from store import CaseFlag, OutboxItem, Store
+from store import CaseFlag, OutboxItem, Store, StoreUnavailableError
 
 log = logging.getLogger("writein.delivery")
 
@@ -35,9 +36,11 @@ LEASE = timedelta(seconds=60)
 # Deletions are claimed in small batches on a short lease: after a crash, what the dead
 # relay had claimed is free again within seconds, so a source's copy never lingers.
 DELETION_LEASE = timedelta(seconds=10)
-DELETION_BATCH = 20
-DELETION_CONCURRENCY = 8
+DELETION_BATCH = 50
+DELETION_CONCURRENCY = 16
 MAX_ATTEMPTS = 12
+# Up to about 15 s, well inside the claim's lease.
+RECORD_SENT = Backoff(first=0.5, cap=8.0, give_up_after=6)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -78,6 +81,9 @@ class Delivery:
         self.io = io
         self.clock = clock
         self.backoff = backoff
+        self._deleting: dict[int, asyncio.Task[None]] = {}
+        self._deleted: list[int] = []
+        self._deletion_gate = asyncio.Semaphore(DELETION_CONCURRENCY)
         if pace is not None:
             io.pace = pace
 
@@ -136,6 +142,26 @@ class Delivery:
             if reply.self_destruct_seconds
             else None
         )
+        # The reply is in the chat now: recording that must outlast a store hiccup, or the
+        # item would be sent again once its lease ran out.
+        for attempt in range(1, RECORD_SENT.give_up_after + 1):
+            try:
+                await self._record_sent(item, ref, destruct)
+            except StoreUnavailableError as exc:
+                if attempt == RECORD_SENT.give_up_after:
+                    raise
+                log.warning(
+                    "task delivery: outbox item %d sent, not yet recorded (%s); retrying",
+                    item.outbox_id,
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(RECORD_SENT.delay(attempt))
+            else:
+                break
+        return True
+
+    async def _record_sent(self, item: OutboxItem, ref: bytes, destruct: datetime | None) -> None:
+        assert item.claim_token is not None
         async with self.store.transaction() as tx:
             await tx.mark_outbox_sent(
                 item.outbox_id, item.claim_token, sent_ref=ref, self_destruct_at=destruct
@@ -145,7 +171,6 @@ class Delivery:
             case = await tx.get_case(item.case_id)
             if case is not None and CaseFlag.UNREACHABLE in case.flags:
                 await tx.set_case_flag(item.case_id, CaseFlag.UNREACHABLE, False)
-        return True
 
     async def _retry(self, item: OutboxItem, seconds: float, error: str) -> None:
         assert item.claim_token is not None
@@ -182,30 +207,73 @@ class Delivery:
             raise _NoChat
         return body, open_chat_ref(self.ring, item.case_id, case.sealed_chat_ref), case.language
 
-    async def delete_due(self) -> int:
-        """Carry out due deletions: ingested messages, acknowledgements, expiring replies."""
-        rows = await self.store.claim_due_deletions(
-            lease=DELETION_LEASE, limit=DELETION_BATCH, now=self.clock()
-        )
-        if not rows:
+    async def delete_due(self, *, wait: bool = True) -> int:
+        """Carry out due deletions: ingested messages, acknowledgements, expiring replies.
+
+        Each deletion runs as its own task, with TelegramIO's retries, so one that Telegram
+        keeps refusing for a while never holds up the others. With ``wait`` this returns
+        once the claimed ones are done; without it (the relay's loop) it commits what has
+        finished since the last call and tops the work in flight up. Returns how many
+        deletions it recorded as done.
+        """
+        recorded = await self._record_deleted()
+        room = DELETION_BATCH - len(self._deleting)
+        if room > 0:
+            rows = await self.store.claim_due_deletions(
+                lease=DELETION_LEASE, limit=room, now=self.clock()
+            )
+            for row in rows:
+                if row.deletion_id not in self._deleting:  # a lease ran out mid-retry
+                    self._deleting[row.deletion_id] = asyncio.create_task(
+                        self._delete(row.deletion_id, row.case_id, row.sealed_ref),
+                        name="deletion",
+                    )
+        if wait and self._deleting:
+            await asyncio.wait(list(self._deleting.values()))
+        return recorded + await self._record_deleted()
+
+    @property
+    def deleting(self) -> int:
+        """Deletions in flight or finished and not yet recorded."""
+        return len(self._deleting)
+
+    async def _delete(self, deletion_id: int, case_id: str, sealed_ref: bytes) -> None:
+        try:
+            chat_id, message_id = open_message_ref(self.ring, case_id, sealed_ref)
+        except (CryptoError, ValueError):
+            done = True  # nothing this relay can act on: forget the row
+        else:
+            async with self._deletion_gate:
+                done = await self.io.delete(chat_id, message_id)
+        if done:
+            self._deleted.append(deletion_id)
+        else:
+            self._deleting.pop(deletion_id, None)  # claimed again once its lease ends
+
+    async def _record_deleted(self) -> int:
+        """One commit for every deletion finished since the last one."""
+        finished, self._deleted = self._deleted, []
+        if not finished:
             return 0
-        gate = asyncio.Semaphore(DELETION_CONCURRENCY)
-
-        async def carry_out(case_id: str, sealed_ref: bytes) -> bool:
-            try:
-                chat_id, message_id = open_message_ref(self.ring, case_id, sealed_ref)
-            except (CryptoError, ValueError):
-                return True  # nothing this relay can act on: forget the row
-            async with gate:
-                return await self.io.delete(chat_id, message_id)
-
-        done = await asyncio.gather(*(carry_out(r.case_id, r.sealed_ref) for r in rows))
-        finished = [r.deletion_id for r, ok in zip(rows, done, strict=True) if ok]
-        # One commit for the whole batch; what failed stays claimed until its lease ends.
-        async with self.store.transaction() as tx:
-            for deletion_id in finished:
-                await tx.delete_scheduled_deletion(deletion_id)
+        try:
+            async with self.store.transaction() as tx:
+                for deletion_id in finished:
+                    await tx.delete_scheduled_deletion(deletion_id)
+        except BaseException:
+            self._deleted.extend(finished)  # recorded on the next try
+            raise
+        for deletion_id in finished:
+            self._deleting.pop(deletion_id, None)
         return len(finished)
+
+    async def close(self) -> None:
+        """Stop the deletions in flight (their rows are claimed again after the lease)."""
+        tasks = list(self._deleting.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._deleting.clear()
+        self._deleted.clear()
 
 
 def _whole_second_at_or_after(when: datetime) -> datetime:

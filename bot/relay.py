@@ -210,7 +210,7 @@ class Relay:
                     incoming = self._open(row.update_id, row.sealed_update)
                     if incoming is not None and incoming.user_id in sources:
                         await self._commit(group)
-                        group, sources = [], set()
+                        sources = set()
                     turn = None if incoming is None else await self._handle(row.update_id, incoming)
                     group.append((row.update_id, turn))
                     if incoming is not None:
@@ -264,13 +264,17 @@ class Relay:
         they say goes out, per chat, in order."""
         if not group:
             return
+        # Taken out of ``group`` first: a commit that fails is not tried again at once by
+        # the caller's clean-up; its rows stay in the inbox for the supervised retry.
+        turns = list(group)
+        group.clear()
         async with self.store.transaction() as tx:
-            for update_id, turn in group:
+            for update_id, turn in turns:
                 if turn is not None:
                     for write in turn.writes:
                         await write(tx)
                 await tx.finish_inbox(update_id)
-        for _, turn in group:
+        for _, turn in turns:
             if turn is None:
                 continue
             chat = turn.incoming.chat_id
@@ -278,7 +282,6 @@ class Relay:
                 self.outgoing.send(chat, effect, coalesce=coalesce)
             if turn.writes:
                 self._deletions_due.set()  # a stored message leaves the chat at once
-        group.clear()
 
     # -- the loops -----------------------------------------------------------------------
 
@@ -372,6 +375,7 @@ class Relay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.outgoing.drain(), timeout=SHUTDOWN_GRACE_SECONDS)
             await self.outgoing.close()
+            await self.delivery.close()
             for task in finishing:
                 task.cancel()
             results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -424,7 +428,8 @@ class Relay:
 
     async def _deletions_step(self) -> float:
         self._deletions_due.clear()
-        if await self.delivery.delete_due():
+        recorded = await self.delivery.delete_due(wait=False)
+        if recorded or self.delivery.deleting:
             # Let the next batch gather a moment: each batch is two write transactions,
             # which intake would otherwise queue behind once per message.
             return DELETIONS_GATHER_SECONDS
