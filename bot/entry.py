@@ -27,7 +27,8 @@ def _request_stop(signum: int, frame: FrameType | None) -> None:
 
 def install_early_stop() -> None:
     """From now on SIGTERM and SIGINT only request a stop (idempotent)."""
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    # SIGTERM last: a test that sees it caught (/proc SigCgt) knows SIGINT is caught too.
+    for sig in (signal.SIGINT, signal.SIGTERM):
         if signal.getsignal(sig) is not _request_stop:
             signal.signal(sig, _request_stop)
 

@@ -116,6 +116,9 @@ async def migrate(conn: aiosqlite.Connection) -> int:
             )
         await conn.execute("COMMIT")
     except BaseException:
+        # aiosqlite runs statements in order: once this returns, a statement still in
+        # flight (a COMMIT whose await was cancelled) has finished.
+        await conn.execute("SELECT 1")
         if conn.in_transaction:
             await conn.execute("ROLLBACK")
         raise

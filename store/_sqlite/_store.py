@@ -162,14 +162,17 @@ class SqliteStore(SqliteOperations):
                 async with _mapped():
                     yield self._reader
                 return
-            async with _mapped():
-                await self._reader.execute("BEGIN")
             try:
                 async with _mapped():
+                    await self._reader.execute("BEGIN")
                     yield self._reader
             finally:
+                # A cancel may land while BEGIN or a query is still running on aiosqlite's
+                # thread; once SELECT 1 returns it has finished, and the snapshot ends.
                 async with _mapped():
-                    await self._reader.execute("COMMIT")
+                    await self._reader.execute("SELECT 1")
+                    if self._reader.in_transaction:
+                        await self._reader.execute("COMMIT")
 
     @asynccontextmanager
     async def _write(self, *, several: bool = False) -> AsyncIterator[aiosqlite.Connection]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import threading
 
+import aiosqlite
 import pytest
 
 from bot.keyring import RelayKeyRing
@@ -132,3 +134,44 @@ async def test_cancelled_at_a_random_moment(env, sim, seed):
     await rotate(env)
     relay_notices_the_file(env)
     await check_nothing_lost(env, users, sent, version=3 if finished else 2)
+
+
+async def test_cancelled_while_its_store_opens(env, sim, monkeypatch):
+    """The moment test_cancelled_at_a_random_moment only rarely hits, made certain: the
+    cancel lands while the COMMIT of the store's schema check (store/_sqlite/_migrate.py,
+    the first COMMIT of a rotation) is still running on aiosqlite's thread. The rotation
+    must end cancelled, not with a StoreError because a ROLLBACK was sent after that
+    COMMIT; the re-run then does the whole rotation."""
+    users = [await onboard(env, sim, name) for name in ("Ann", "Ben")]
+    sent = {user.id: [] for user, _ in users}
+    gate = threading.Event()  # holds the COMMIT on aiosqlite's thread
+    original = aiosqlite.Connection.execute
+    task: asyncio.Task | None = None
+
+    def execute(self, sql, parameters=None):
+        if task is None or asyncio.current_task() is not task or sql != "COMMIT" or gate.is_set():
+            return original(self, sql, parameters)
+        conn = self._conn
+
+        def held_commit():
+            assert gate.wait(timeout=30), "the test never let the COMMIT go"
+            return conn.execute("COMMIT")
+
+        def cancel() -> None:
+            task.cancel()  # wakes the rotation with CancelledError at its next step...
+            loop.call_soon(gate.set)  # ...and the COMMIT goes ahead only after that step
+
+        loop = asyncio.get_running_loop()
+        loop.call_soon(cancel)
+        return self._execute(held_commit)
+
+    monkeypatch.setattr(aiosqlite.Connection, "execute", execute)
+    task = asyncio.create_task(rotate(env))
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert task.cancelled()
+    assert gate.is_set(), "the cancel landed on the held COMMIT"  # (later ones pass through)
+    assert await env.store.get_setting(ROTATION_SETTING) is None, "nothing began"
+    await rotate(env)
+    relay_notices_the_file(env)
+    await check_nothing_lost(env, users, sent)
