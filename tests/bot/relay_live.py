@@ -251,6 +251,15 @@ def _has_button(message: ChatMessage, data: str) -> bool:
     return any(b.callback_data == data for row in message.buttons for b in row)
 
 
+async def press_next(user: SimUser, data: str, *, after: int, timeout: float) -> ChatMessage:
+    """Wait for the bot's next message with this button (newer than ``after``), press it."""
+    message = await user.wait_for_bot_message(
+        after=after, where=lambda m: _has_button(m, data), timeout=timeout
+    )
+    await user.press_button(message.message_id, data)
+    return message
+
+
 async def onboard_live(progress: Onboarding, *, deadline: float) -> None:
     """/start, English, consent, both intake questions, the phrase saved: case ready.
 
