@@ -150,18 +150,18 @@ class Relay:
         """The certified keys: re-read at once after an admin changed them (the admin
         commands bump a marker), and every few seconds regardless."""
         now = time.monotonic()
-        stale = self._trust is None or now - self._trust_at > TRUST_TTL
-        if self._trust_checked and not stale:
-            assert self._trust is not None
-            return self._trust  # checked once already for this page of the inbox
+        trust = self._trust
+        fresh = trust is not None and now - self._trust_at <= TRUST_TTL
+        if trust is not None and fresh and self._trust_checked:
+            return trust  # checked once already for this page of the inbox
         marker = await self.store.get_setting(TRUST_CHANGED_SETTING)
         self._trust_checked = self._in_page
-        if stale or marker != self._trust_marker:
-            self._trust = await load_trust(self.store, self.config.trust.org_fingerprint)
-            self._trust_at = now
-            self._trust_marker = marker
-        assert self._trust is not None
-        return self._trust
+        # Read again after the await: a key rotation (use_keys) may have dropped it meanwhile.
+        trust = self._trust
+        if trust is None or not fresh or marker != self._trust_marker:
+            trust = await load_trust(self.store, self.config.trust.org_fingerprint)
+            self._trust, self._trust_at, self._trust_marker = trust, now, marker
+        return trust
 
     # -- intake ---------------------------------------------------------------------------
 

@@ -127,3 +127,18 @@ async def test_a_clean_stop_records_a_reply_already_sent(tmp_path):
         finally:
             await env.bot.shutdown()
             await env.store.close()
+
+
+async def test_trust_holds_when_a_rotation_lands_while_it_is_read(env, monkeypatch):
+    env, _ = env
+    await env.relay.trust()
+    read_setting = env.store.get_setting
+
+    async def rotation_meanwhile(key: str) -> str | None:
+        value = await read_setting(key)
+        env.relay.use_keys(env.relay.ring)  # the key watcher switches rings mid-read
+        return value
+
+    monkeypatch.setattr(env.store, "get_setting", rotation_meanwhile)
+    trust = await env.relay.trust()
+    assert set(trust.handlers) == {"alice", "bob"}
