@@ -243,8 +243,14 @@ class Delivery:
         except (CryptoError, ValueError):
             done = True  # nothing this relay can act on: forget the row
         else:
-            async with self._deletion_gate:
-                done = await self.io.delete(chat_id, message_id)
+            try:
+                async with self._deletion_gate:
+                    done = await self.io.delete(chat_id, message_id)
+            except Exception as exc:
+                # Not a Telegram refusal (those are handled in TelegramIO): said, and the
+                # row is claimed again once its lease ends, never left in flight for good.
+                log.error("a deletion failed: %s", type(exc).__name__)  # noqa: TRY400
+                done = False
         if done:
             self._deleted.append(deletion_id)
         else:

@@ -43,7 +43,7 @@ from bot.refs import open_update, seal_update
 from bot.retention import retention_step
 from bot.sealing import NoRecipients
 from bot.supervise import Backoff, TaskFailed, retry_until_done, supervise
-from bot.telegram_io import CallStats, TelegramIO
+from bot.telegram_io import CallStats, TelegramIO, retry_after_seconds
 from bot.trust import Trust, load_trust
 from bot.turn import Turn
 from bot.webhook import WebhookServer, new_secret_token
@@ -315,7 +315,7 @@ class Relay:
         try:
             await self._start(stop, register)
             steps: dict[str, Callable[[], Awaitable[float]]] = {
-                "process": lambda: self._process_step(stop),
+                "process": self._process_step,
                 "delivery": self._delivery_step,
                 "deletions": self._deletions_step,
                 "housekeeping": self._housekeeping_step,
@@ -379,6 +379,10 @@ class Relay:
             for task in finishing:
                 task.cancel()
             results = await asyncio.gather(*tasks, return_exceptions=True)
+        for task, result in zip(tasks, results, strict=True):
+            if isinstance(result, Exception) and not isinstance(result, TaskFailed):
+                # supervise() raises only TaskFailed; anything else is a bug, said aloud.
+                log.error("task %s ended with %s", task.get_name(), type(result).__name__)
         if failed is None:
             failed = next((r for r in results if isinstance(r, TaskFailed)), None)
         if failed is not None:
@@ -389,7 +393,7 @@ class Relay:
         try:
             await self.fetch()
         except RetryAfter as exc:
-            return _seconds(exc.retry_after)
+            return retry_after_seconds(exc.retry_after)
         except (TimedOut, NetworkError) as exc:
             self._poll_failures += 1
             delay = self.supervision.delay(self._poll_failures)
@@ -404,7 +408,7 @@ class Relay:
         self._poll_failures = 0
         return 0.0
 
-    async def _process_step(self, stop: asyncio.Event) -> float:
+    async def _process_step(self) -> float:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=1.0)
         self._wake.clear()
@@ -509,8 +513,3 @@ class TokenFile:
         await bot.initialize()  # getMe: a bad token fails here, the old one stays in use
         self._seen = stamp
         return bot
-
-
-def _seconds(value: object) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
