@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot handlers crypto store telesim tests bench
-	$(BIN)/ruff format --check bot handlers crypto store telesim tests bench
+	$(BIN)/ruff check writein core bot handlers admin demo crypto store telesim tests bench
+	$(BIN)/ruff format --check writein core bot handlers admin demo crypto store telesim tests bench
 	$(BIN)/mypy
 
 test: lint

@@ -30,11 +30,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import store
-from bot.admin import enrol_handler
-from bot.config import Config, load_config
-from bot.keyring import RelayKeyRing
-from bot.payload import IntakeAnswer, SourceMessage, encode_body
-from bot.setup import ORG_KEY_KIND, initialise
+from admin.enrolment import enrol_handler
+from admin.keyring import RelayKeyRing
+from admin.setup import ORG_KEY_KIND, initialise
+from core.config import Config, load_config
+from core.payload import IntakeAnswer, SourceMessage, encode_body
 from crypto import DEFAULT_ARGON2, Argon2Params, Direction, SigningKeyPair, seal
 from handlers.cases import iter_cases, list_cases, require_assigned, search_cases
 from handlers.identity import HandlerIdentity, read_identity, write_identity

@@ -69,16 +69,16 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.admin import enrol_handler
-from bot.config import Config, load_config
-from bot.i18n import catalog
-from bot.keyring import RelayKeyRing
+from admin.enrolment import enrol_handler
+from admin.keyring import RelayKeyRing
+from admin.setup import ORG_KEY_KIND, Layout, initialise
 from bot.logsafety import setup_logging
-from bot.payload import SourceMessage, decode_body
 from bot.phrase import DEFAULT_PARAMS, new_phrase
 from bot.relay import Relay
-from bot.setup import ORG_KEY_KIND, Layout, initialise
-from bot.trust import load_trust
+from core.config import Config, load_config
+from core.i18n import catalog
+from core.payload import SourceMessage, decode_body
+from core.trust import load_trust
 from crypto import (
     Argon2Params,
     Direction,
@@ -196,9 +196,8 @@ def _config_file(folder: Path) -> Path:
 
 
 def relay_command() -> list[str]:
-    """``python -m bot bot`` once bot/__main__.py exists, else ``python -m bot.cli bot``."""
-    module = "bot" if (ROOT / "bot" / "__main__.py").exists() else "bot.cli"
-    return ["-m", module, "bot"]
+    """``python -m writein bot``: the code behind `writein bot`."""
+    return ["-m", "writein", "bot"]
 
 
 def child_env() -> dict[str, str]:
@@ -470,7 +469,7 @@ class Burst:
 
 
 class WriteinSide:
-    """The real relay (``python -m bot bot``) against its own in-process telesim."""
+    """The real relay (``python -m writein bot``) against its own in-process telesim."""
 
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
         self.args = args

@@ -21,11 +21,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.config import Config, parse_config
-from bot.keyring import RelayKeyRing
+from admin.keyring import RelayKeyRing
+from admin.rotation import rotate_relay_keys
+from admin.setup import Layout, initialise
 from bot.refs import seal_chat_ref
-from bot.rotation import rotate_relay_keys
-from bot.setup import Layout, initialise
+from core.config import Config, parse_config
 from crypto import Argon2Params
 
 ADMIN = b"bench admin passphrase"

@@ -20,24 +20,24 @@ from typing import Any, cast
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
-from bot.caseid import new_case_id
-from bot.config import Config, IntakeQuestion
+from admin.keyring import RelayKeyRing
 from bot.delivery import Clock, utc_now
 from bot.dialogue import DialogueState, Step, typed_language, typed_yes_no
-from bot.escape import escape_html
-from bot.i18n import LANGUAGE_NAMES, Translator, catalog
 from bot.incoming import ATTACHMENT_KINDS, Incoming, Kind
-from bot.keyring import RelayKeyRing
 from bot.media import MediaError, sniff_mime, strip_image_metadata
 from bot.offload import argon2_work
-from bot.payload import AttachmentRef, IntakeAnswer, SourceMessage
 from bot.phrase import DEFAULT_PARAMS, PhraseError, hash_phrase, new_phrase, normalise_phrase
 from bot.refs import open_dialogue, open_message_ref, seal_chat_ref, seal_dialogue, seal_message_ref
 from bot.sealing import SealedAttachmentRows, seal_attachment, seal_source_message
 from bot.supervise import Backoff
 from bot.telegram_io import Buttons, TelegramIO
-from bot.trust import Trust
 from bot.turn import Turn
+from core.caseid import new_case_id
+from core.config import Config, IntakeQuestion
+from core.escape import escape_html
+from core.i18n import LANGUAGE_NAMES, Translator, catalog
+from core.payload import AttachmentRef, IntakeAnswer, SourceMessage
+from core.trust import Trust
 from crypto import CryptoError
 from store import Case, CaseFlag, Direction, Store, StoreError, StoreOperations
 

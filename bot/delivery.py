@@ -17,14 +17,14 @@ from datetime import UTC, datetime, timedelta
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.i18n import catalog
-from bot.keyring import RelayKeyRing
+from admin.keyring import RelayKeyRing
 from bot.pace import Pace
-from bot.payload import BodyError, Reply, decode_body
 from bot.refs import open_chat_ref, open_message_ref, seal_message_ref
 from bot.supervise import Backoff
 from bot.telegram_io import TelegramIO, maybe_applied, retry_after_seconds
-from bot.trust import Trust
+from core.i18n import catalog
+from core.payload import BodyError, Reply, decode_body
+from core.trust import Trust
 from crypto import CryptoError, Direction, Envelope, open_envelope
 from store import CaseFlag, OutboxItem, Store, StoreUnavailableError
 

@@ -44,7 +44,7 @@ from typing import Final
 
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-from bot.caseid import RandomSource, random_bits
+from core.caseid import RandomSource, random_bits
 
 __all__ = [
     "DEFAULT_PARAMS",

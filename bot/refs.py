@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from bot.keyring import RelayKeyRing
+from admin.keyring import RelayKeyRing
 from crypto import InvalidEnvelope, open_at_rest, seal_at_rest
 
 

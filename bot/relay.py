@@ -28,34 +28,31 @@ from telegram import Bot
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBUserWarning
 
-from bot.admin import TRUST_CHANGED_SETTING
-from bot.config import Config
+from admin.keyring import KeyRingFile, RelayKeyRing, file_stamp
+from admin.retention import retention_step
 from bot.conversation import Conversation
 from bot.delivery import Clock, Delivery, backoff, utc_now
-from bot.i18n import catalog
 from bot.incoming import Incoming, MalformedUpdate, parse_update
-from bot.keyring import KeyRingFile, RelayKeyRing, file_stamp
 from bot.offload import argon2_work
 from bot.outgoing import ACK_QUIET_SECONDS, Outgoing
 from bot.pace import Pace
 from bot.phrase import DEFAULT_PARAMS, Argon2Params
 from bot.refs import open_update, seal_update
-from bot.retention import retention_step
 from bot.sealing import NoRecipients
 from bot.supervise import Backoff, TaskFailed, retry_until_done, supervise
 from bot.telegram_io import CallStats, TelegramIO, retry_after_seconds
-from bot.trust import Trust, load_trust
 from bot.turn import Turn
 from bot.webhook import WebhookServer, new_secret_token
+from core.config import Config
+from core.i18n import catalog
+from core.settings import KEY_VERSION_SETTING, OFFSET_SETTING, TRUST_CHANGED_SETTING
+from core.trust import Trust, load_trust
 from crypto import CryptoError
 from store import Store, StoreError
 from store.keyfiles import read_key_file
 
 log = logging.getLogger("writein.relay")
 
-OFFSET_SETTING = "telegram.offset"
-# The key set version the running relay uses: a rotation waits for it before re-sealing.
-KEY_VERSION_SETTING = "relay.key_version"
 KEY_CHECK_SECONDS = 2.0
 HOUSEKEEPING_SECONDS = 300.0
 # Telegram keeps an unconfirmed update for 24 h: remembering processed ids for a week

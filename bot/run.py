@@ -12,25 +12,26 @@ import threading
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.config import Config
-from bot.entry import STOP_REQUESTED, install_early_stop, on_stop
-from bot.keyring import KeyRingFile
+from admin.keyring import KeyRingFile
+from admin.setup import Layout
+from bot.early_stop import STOP_REQUESTED, install_early_stop, on_stop
 from bot.logsafety import setup_logging
 from bot.offload import argon2_work
-from bot.passphrase import get_passphrase
 from bot.relay import Relay, TokenFile
-from bot.setup import Layout
 from bot.supervise import TaskFailed, retry_until_done
+from core.config import Config
+from core.errors import WriteinError
+from core.passphrase import get_passphrase
+from core.settings import ENV_RELAY_PASSPHRASE
 from store import open_store
 from store.keyfiles import read_key_file
 
 log = logging.getLogger("writein.relay")
 ENV_TOKEN = "WRITEIN_BOT_TOKEN"  # noqa: S105 (a variable name, not a secret)
-ENV_RELAY_PASSPHRASE = "WRITEIN_RELAY_PASSPHRASE"  # noqa: S105
 SWITCH_INTERVAL_SECONDS = 0.0005
 
 
-class TokenError(Exception):
+class TokenError(WriteinError):
     """No bot token could be read."""
 
 
@@ -129,7 +130,7 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
     """SIGTERM and SIGINT set ``stop``, including one that came before the loop started."""
     loop = asyncio.get_running_loop()
     if threading.current_thread() is threading.main_thread():
-        install_early_stop()  # when run without bot/entry.py (python -m bot.cli)
+        install_early_stop()  # when run without bot/entry.py (tests, benches)
         on_stop(lambda: loop.call_soon_threadsafe(stop.set))
     if STOP_REQUESTED.is_set():
         stop.set()

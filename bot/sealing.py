@@ -12,9 +12,9 @@ import os
 import time
 from dataclasses import dataclass
 
-from bot.keyring import RelayKeys
-from bot.payload import AttachmentRef, SourceMessage, encode_body
-from bot.trust import Trust
+from admin.keyring import RelayKeys
+from core.payload import AttachmentRef, SourceMessage, encode_body
+from core.trust import Trust
 from crypto import Direction, seal, seal_chunks
 from store import Direction as StoreDirection
 from store import StoreOperations

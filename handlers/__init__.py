@@ -21,6 +21,9 @@ notes), ``manage`` (assign by re-wrapping, hand over, close), ``export`` (attach
 Every refusal is a :class:`ConsoleError` (``handlers/_errors.py`` draws the tree).
 """
 
+from core.bundle import bundle_fingerprint
+from core.untrusted import as_text, render_untrusted
+
 from ._errors import (
     ConsoleError,
     KeyProblem,
@@ -34,12 +37,11 @@ from ._errors import (
 from .cases import CasePage, CaseSummary, count_cases, list_cases, require_assigned, search_cases
 from .compose import Sent, parse_duration, preview, send_note, send_reply
 from .export import Exported, export_attachment, export_ref, safe_filename
-from .identity import HandlerIdentity, bundle_fingerprint, read_identity, write_identity
+from .identity import HandlerIdentity, read_identity, write_identity
 from .keygen import KeygenResult, keygen, passphrase_problem
 from .manage import Assigned, assign, set_status
 from .session import Session, Workspace, key_path, open_workspace, start_session, unlock_key
 from .thread import ThreadItem, ThreadPage, load_intake, load_page, load_thread
-from .untrusted import as_text, render_untrusted
 
 __all__ = [
     "Assigned",

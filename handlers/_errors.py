@@ -22,9 +22,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import ClassVar
 
-from bot.config import ConfigError
-from bot.passphrase import PassphraseError
-from bot.trust import TrustError
+from core.config import ConfigError
+from core.errors import WriteinError
+from core.passphrase import PassphraseError
+from core.trust import TrustError
 from crypto import InvalidKeyFile, WrongPassphrase
 from store import (
     SchemaError,
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 
-class ConsoleError(Exception):
+class ConsoleError(WriteinError):
     """Root of what the console refuses; ``str(exc)`` is one line for the officer."""
 
     exit_code: ClassVar[int] = 1

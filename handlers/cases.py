@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from bot.caseid import parse_case_id
+from core.caseid import parse_case_id
 from store import Case, CaseFlag, CaseStatus, StoreOperations
 
 from ._errors import NotAssignedError, UnknownCaseError

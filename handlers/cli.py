@@ -7,7 +7,7 @@ the console refuses is one line on stderr (``writein: error: …``) and the
 same case functions (handlers.cases, .thread, .compose, .manage, .export).
 
 Passphrases come from ``--passphrase-file`` (mode 0600), ``$WRITEIN_PASSPHRASE`` or a
-prompt. Output meant for people goes through handlers.untrusted; ``--json`` output is
+prompt. Output meant for people goes through core.untrusted; ``--json`` output is
 ASCII-only JSON (every other character escaped), safe on a terminal.
 """
 
@@ -22,9 +22,10 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from bot.config import Config, load_config
-from bot.passphrase import get_passphrase
-from bot.subcommands import run_group
+from core.config import Config, load_config
+from core.passphrase import get_passphrase
+from core.subcommands import run_group
+from core.untrusted import render_untrusted
 from store import CaseFlag, CaseStatus, StoreError
 
 from ._errors import ConsoleError, UsageError, translating
@@ -44,7 +45,6 @@ from .manage import assign, set_status
 from .rotate import RotationStage, next_key_path, rotate_handler_key
 from .session import Session, key_path, open_workspace, start_session, unlock_key
 from .thread import ThreadItem, load_intake, load_page, load_thread
-from .untrusted import render_untrusted
 
 __all__ = ["PASSPHRASE_ENV", "main", "register"]
 

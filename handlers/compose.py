@@ -20,8 +20,8 @@ from typing import Final
 from pydantic import ValidationError
 
 import store
-from bot.i18n import catalog
-from bot.payload import Note, Reply, encode_body
+from core.i18n import catalog
+from core.payload import Note, Reply, encode_body
 from crypto import Direction, EncryptionPublicKey, Envelope, seal
 from store import CaseFlag, CaseStatus, StoreOperations
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Final
 
 import store
-from bot.payload import AttachmentRef
+from core.payload import AttachmentRef
 from crypto import InvalidEnvelope, open_chunks
 
 from ._errors import ConsoleError, UnknownCaseError, UsageError

@@ -7,18 +7,17 @@ read only through store/keyfiles.py) holds::
     ‖ X-Wing seed (32) ‖ Ed25519 seed (32)
 
 The private key never enters the store: the admin certifies the public bundle
-(bot.admin.handler_bundle) and the store keeps only that certificate.
+(core.bundle.handler_bundle) and the store keeps only that certificate.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from bot.admin import handler_bundle
+from core.bundle import handler_bundle
 from crypto import (
     DEFAULT_ARGON2,
     Argon2Params,
@@ -32,7 +31,6 @@ __all__ = [
     "HANDLER_KEY_KIND",
     "MAX_NAME_CHARS",
     "HandlerIdentity",
-    "bundle_fingerprint",
     "check_handler_name",
     "read_identity",
     "write_identity",
@@ -83,7 +81,7 @@ class HandlerIdentity:
         return self.encryption.public.key_id
 
     def bundle(self) -> bytes:
-        """The public bundle the admin certifies (bot.admin.parse_handler_bundle reads it)."""
+        """The public bundle the admin certifies (core.bundle.parse_handler_bundle reads it)."""
         return handler_bundle(self.name, self.encryption.public, self.signing.public)
 
     def to_bytes(self) -> bytes:
@@ -106,15 +104,6 @@ class HandlerIdentity:
             EncryptionKeyPair.from_seed(rest[:_SEED]),
             SigningKeyPair.from_seed(rest[_SEED:]),
         )
-
-
-def bundle_fingerprint(bundle: bytes) -> str:
-    """What the officer reads aloud to the admin: SHA-256 of the bundle, 8 groups of 4 hex.
-
-    It covers the name and both public keys, so a swapped encryption key shows.
-    """
-    digits = hashlib.sha256(bundle).hexdigest()[:32].upper()
-    return " ".join(digits[i : i + 4] for i in range(0, 32, 4))
 
 
 def write_identity(

@@ -2,7 +2,7 @@
 
 The officer runs it on their own machine. The private keys go only into the key file,
 sealed under their passphrase (Argon2id); what leaves the machine is the public bundle
-(bot.admin.handler_bundle) and its fingerprint, which the officer reads to the admin
+(core.bundle.handler_bundle) and its fingerprint, which the officer reads to the admin
 over another channel before the admin enrols it.
 """
 
@@ -15,10 +15,11 @@ import os
 from dataclasses import dataclass
 from typing import Final
 
+from core.bundle import bundle_fingerprint
 from crypto import DEFAULT_ARGON2, Argon2Params
 
 from ._errors import KeyProblem, UsageError, translating
-from .identity import HandlerIdentity, bundle_fingerprint, check_handler_name, write_identity
+from .identity import HandlerIdentity, check_handler_name, write_identity
 
 __all__ = ["MIN_BITS", "MIN_CHARS", "KeygenResult", "keygen", "passphrase_problem"]
 

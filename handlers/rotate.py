@@ -30,6 +30,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
+from core.bundle import bundle_fingerprint
 from crypto import (
     Certificate,
     CryptoError,
@@ -43,7 +44,7 @@ from store import Direction as StoreDirection
 from store.keyfiles import key_file_params
 
 from ._errors import ConsoleError, KeyProblem, NotCertifiedError, translating
-from .identity import HandlerIdentity, bundle_fingerprint, write_identity
+from .identity import HandlerIdentity, write_identity
 from .session import Workspace, unlock_key
 
 __all__ = [

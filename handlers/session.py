@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from bot.admin import TRUST_CHANGED_SETTING
-from bot.config import Config
-from bot.relay import KEY_VERSION_SETTING
-from bot.trust import Trust, load_trust
+from core.config import Config
+from core.settings import KEY_VERSION_SETTING, TRUST_CHANGED_SETTING
+from core.trust import Trust, load_trust
 from crypto import (
     Certificate,
     CryptoError,

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from typing import Final
 
 import store
-from bot.payload import AttachmentRef, BodyError, IntakeAnswer, Note, Reply, SourceMessage
-from bot.payload import decode_body as _decode_body
+from core.payload import AttachmentRef, BodyError, IntakeAnswer, Note, Reply, SourceMessage
+from core.payload import decode_body as _decode_body
 from crypto import Direction, Envelope, InvalidEnvelope, open_envelope
 
 from .session import Session

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ENV_CONFIG, ConfigError, load_config
+from core.config import ENV_CONFIG, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

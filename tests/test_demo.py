@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import STEPS, Demo, DemoFailure, main
-from bot.demo_photo import make_photo, read_exif
-from bot.demo_scan import Needle, ScanReport, base64_forms, integer_needle, scan, self_check
-from bot.demo_show import Show
+from demo.cli import main
+from demo.photo import make_photo, read_exif
+from demo.scan import Needle, ScanReport, base64_forms, integer_needle, scan, self_check
+from demo.show import Show
+from demo.steps import STEPS, Demo, DemoFailure
 
 TITLES = [
     "Set up a throw-away relay on the embedded defaults",
@@ -75,7 +76,7 @@ def test_the_demo_tells_the_whole_story(tmp_path, capsys):
     assert "✓ final scan: 0 hits" in flat
     assert "key rotation: not available yet" in flat or "alice opens all" in flat
     assert f"writein console --config {root / 'writein.toml'}" in out
-    if "alice opens all" in flat:  # bot/rotation.py is there: the rotation really ran
+    if "alice opens all" in flat:  # admin/rotation.py is there: the rotation really ran
         assert re.search(r"✓ alice opens all \d+ messages: \d+ from before the rotation", flat)
         assert "reaches the source" in flat
     assert "DEMO FAILED" not in out

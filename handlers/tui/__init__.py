@@ -1,7 +1,7 @@
 """The interactive handler console (Textual): ``writein console`` without a subcommand.
 
 Screens: unlock → case list → case view, with the composer and small dialogs on top.
-Everything a source wrote is shown through handlers.untrusted, as ``rich.text.Text``
+Everything a source wrote is shown through core.untrusted, as ``rich.text.Text``
 that is never parsed as markup.
 """
 

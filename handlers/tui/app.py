@@ -19,9 +19,10 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 
+from core.untrusted import render_untrusted
+
 from .._errors import ConsoleError
 from ..session import Session, Workspace, start_session, unlock_key
-from ..untrusted import render_untrusted
 from .caselist import CaseListScreen
 from .unlock import UnlockScreen
 

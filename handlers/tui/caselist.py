@@ -16,12 +16,12 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from core.untrusted import as_text
 from store import CaseFlag, CaseStatus, StoreError
 
 from .._errors import ConsoleError
 from ..cases import PAGE_SIZE, CaseSummary, count_cases, list_cases, search_cases
 from ..session import Session
-from ..untrusted import as_text
 from .render import case_cells
 
 __all__ = ["CaseListScreen"]

@@ -18,7 +18,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from bot.payload import AttachmentRef
+from core.payload import AttachmentRef
+from core.untrusted import render_untrusted
 from store import Case, CaseStatus, StoreError
 
 from .._errors import ConsoleError
@@ -28,7 +29,6 @@ from ..export import export_ref
 from ..manage import assign, set_status
 from ..session import Session
 from ..thread import ThreadItem, delivery_states, load_intake, load_page
-from ..untrusted import render_untrusted
 from .compose import Composed, ComposeScreen
 from .dialogs import AssignScreen, ExportScreen
 from .render import case_header, intake_text, item_text

@@ -12,9 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static, TextArea
 
+from core.untrusted import as_text
+
 from .._errors import ConsoleError
 from ..compose import format_duration, parse_duration, preview
-from ..untrusted import as_text
 
 __all__ = ["ComposeScreen", "Composed"]
 

@@ -14,9 +14,9 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from bot.payload import AttachmentRef
+from core.payload import AttachmentRef
+from core.untrusted import as_text
 
-from ..untrusted import as_text
 from .render import attachment_label
 
 __all__ = ["AssignScreen", "ExportScreen"]

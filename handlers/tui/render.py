@@ -1,5 +1,5 @@
 """Rich ``Text`` for the console's screens. Every value from a source or the store goes
-through handlers.untrusted (``as_text``/``render_untrusted``); labels are our own words.
+through core.untrusted (``as_text``/``render_untrusted``); labels are our own words.
 
 Nothing here returns a ``str`` for Textual to render: a ``str`` would be parsed as
 markup, a ``Text`` never is.
@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 
 from rich.text import Text
 
-from bot.payload import AttachmentRef, IntakeAnswer
+from core.payload import AttachmentRef, IntakeAnswer
+from core.untrusted import as_text, render_untrusted
 from store import Case
 
 from ..cases import CaseSummary
 from ..compose import format_duration
 from ..thread import ThreadItem
-from ..untrusted import as_text, render_untrusted
 
 __all__ = [
     "attachment_label",

@@ -13,9 +13,10 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from core.untrusted import as_text
+
 from .._errors import ConsoleError
 from ..session import Session
-from ..untrusted import as_text
 
 __all__ = ["UnlockScreen"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.payload import SourceMessage
+from core.payload import SourceMessage
 from store import Case
 from telesim import SimUser, TelegramSimulator
 from tests.bot.relay_env import ADMIN_PASS, RELAY_PASS, RelayEnv

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import admin_cli
-from bot.keyring import RelayKeyRing
-from bot.payload import decode_body
-from bot.setup import Layout
+from admin import cli as admin_cli
+from admin.keyring import RelayKeyRing
+from admin.setup import Layout
+from core.payload import decode_body
 from crypto import Argon2Params, Envelope, open_envelope
 from crypto import Direction as CryptoDirection
 from handlers.keygen import keygen

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from bot import admin_cli
-from bot.admin import AdminError, renew_handler
-from bot.payload import decode_body
-from bot.setup import Layout, load_org_key
+from admin import cli as admin_cli
+from admin.enrolment import AdminError, renew_handler
+from admin.setup import Layout, load_org_key
+from core.payload import decode_body
 from crypto import (
     Argon2Params,
     Envelope,

@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from bot.keyring import KeyRingFile, RelayKeyRing, RelayKeys, lookup_version
+from admin.keyring import KeyRingFile, RelayKeyRing, RelayKeys, lookup_version
 from crypto import Argon2Params
 
 WEAK = Argon2Params.insecure_for_tests()

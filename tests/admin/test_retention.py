@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.config import parse_config
-from bot.retention import cutoff_day, purge, retention_step, run_retention
+from admin.retention import cutoff_day, purge, retention_step, run_retention
 from bot.supervise import Backoff, supervise
+from core.config import parse_config
 from store import CaseStatus, Direction, open_store
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)

@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
-from bot.keyring import RelayKeyRing
+from admin.keyring import RelayKeyRing
+from admin.rotation import ROTATION_SETTING, RotationError, rotate_relay_keys
+from admin.setup import Layout
 from bot.refs import open_chat_ref
-from bot.rotation import ROTATION_SETTING, RotationError, rotate_relay_keys
-from bot.setup import Layout
 from crypto import InvalidEnvelope, unverified_header
 from store import KeyPurpose, KeyStatus, SealedKind
 

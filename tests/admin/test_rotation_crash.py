@@ -10,9 +10,9 @@ import threading
 import aiosqlite
 import pytest
 
-from bot.keyring import RelayKeyRing
-from bot.rotation import ROTATION_SETTING, rotate_relay_keys
-from bot.setup import Layout
+from admin.keyring import RelayKeyRing
+from admin.rotation import ROTATION_SETTING, rotate_relay_keys
+from admin.setup import Layout
 from store import SealedKind
 
 from .support import ADMIN_PASS, RELAY_PASS, onboard, texts_of

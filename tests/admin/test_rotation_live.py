@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from bot.keyring import KeyRingFile, RelayKeyRing
-from bot.rotation import rotate_relay_keys
-from bot.setup import Layout
+from admin.keyring import KeyRingFile, RelayKeyRing
+from admin.rotation import rotate_relay_keys
+from admin.setup import Layout
 from store import SealedKind
 
 from .support import ADMIN_PASS, RELAY_PASS, onboard, texts_of

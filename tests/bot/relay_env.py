@@ -14,15 +14,15 @@ from typing import Any
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.admin import enrol_handler
-from bot.config import Config, parse_config
-from bot.i18n import catalog
-from bot.keyring import RelayKeyRing
+from admin.enrolment import enrol_handler
+from admin.keyring import RelayKeyRing
+from admin.setup import ORG_KEY_KIND, Layout, initialise
 from bot.pace import Pace
-from bot.payload import AttachmentRef, Reply, SourceMessage, decode_body, encode_body
 from bot.phrase import Argon2Params as PhraseParams
 from bot.relay import Relay
-from bot.setup import ORG_KEY_KIND, Layout, initialise
+from core.config import Config, parse_config
+from core.i18n import catalog
+from core.payload import AttachmentRef, Reply, SourceMessage, decode_body, encode_body
 from crypto import (
     Argon2Params,
     Direction,

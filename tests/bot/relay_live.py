@@ -26,8 +26,8 @@ from typing import Any
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.config import Config
 from bot.relay import Relay
+from core.config import Config
 from store import Store, StoreUnavailableError
 from telesim import ChatMessage, SimUser, TelegramSimulator
 from telesim._faults import Fault

@@ -1,4 +1,4 @@
-"""The relay as a real subprocess (`python -m bot bot`) against an in-process telesim.
+"""The relay as a real subprocess (`python -m writein bot`) against an in-process telesim.
 
 Readiness is read, never guessed: the log lines in the newest log file, the kernel's view
 of the process (/proc/PID/status) and the simulator's state. Waits poll a condition with a
@@ -16,13 +16,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.admin import enrol_handler
-from bot.config import Config, load_config
-from bot.keyring import RelayKeyRing
-from bot.payload import SourceMessage, decode_body
+from admin.enrolment import enrol_handler
+from admin.keyring import RelayKeyRing
+from admin.setup import ORG_KEY_KIND, Layout, initialise
 from bot.refs import open_update
-from bot.setup import ORG_KEY_KIND, Layout, initialise
-from bot.trust import load_trust
+from core.config import Config, load_config
+from core.payload import SourceMessage, decode_body
+from core.trust import load_trust
 from crypto import (
     Argon2Params,
     Direction,
@@ -51,11 +51,6 @@ STOPPED = "relay stopped"
 READY_TIMEOUT = 90.0
 EXIT_TIMEOUT = 30.0
 POLL = 0.01
-
-
-def relay_module() -> str:
-    """`python -m bot` once bot/__main__.py exists; `python -m bot.cli` before that."""
-    return "bot" if (ROOT / "bot" / "__main__.py").is_file() else "bot.cli"
 
 
 def signal_mask(pid: int, field_name: str) -> int | None:
@@ -109,7 +104,7 @@ class RelayProcess:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                relay_module(),
+                "writein",
                 "bot",
                 "--config",
                 str(self.config_path),

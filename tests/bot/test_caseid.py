@@ -1,4 +1,4 @@
-"""bot.caseid: random case IDs and tolerant parsing of typed ones."""
+"""core.caseid: random case IDs and tolerant parsing of typed ones."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.caseid import (
+from core.caseid import (
     CASE_ID_BITS,
     CASE_ID_PATTERN,
     CROCKFORD_ALPHABET,

@@ -74,7 +74,7 @@ async def test_reply_altered_in_the_store_is_refused(world):
 
 
 async def test_an_open_console_stops_wrapping_for_a_colleague_revoked_meanwhile(world):
-    from bot.admin import revoke_handler
+    from admin.enrolment import revoke_handler
 
     env, sim, session = world
     _, case = await onboard(env, sim, "en")

@@ -1,4 +1,4 @@
-"""bot.escape: the one place that makes text safe for Telegram's parse modes."""
+"""core.escape: the one place that makes text safe for Telegram's parse modes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telegram.helpers import escape_markdown
 
-from bot.escape import escape_html, escape_markdown_v2
+from core.escape import escape_html, escape_markdown_v2
 
 HOSTILE = [
     "<b>bold</b>",

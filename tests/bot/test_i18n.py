@@ -1,4 +1,4 @@
-"""bot.i18n: complete, consistent catalogues and a translator that fails safe."""
+"""core.i18n: complete, consistent catalogues and a translator that fails safe."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot import i18n
-from bot.i18n import (
+from core import i18n
+from core.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGE_NAMES,
     LOCALES_DIR,
@@ -404,4 +404,4 @@ def test_update_adds_new_keys_untranslated_and_drops_removed_ones(locales):
 
 
 def test_module_is_runnable():
-    assert i18n.__name__ == "bot.i18n" and callable(i18n.main)
+    assert i18n.__name__ == "core.i18n" and callable(i18n.main)

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.i18n import catalog
+from core.i18n import catalog
 from store import Direction, OutboxStatus, Store, open_store
 from telesim import TelegramSimulator
 

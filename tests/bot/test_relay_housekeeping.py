@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.i18n import catalog
+from core.i18n import catalog
 from telesim import TelegramSimulator
 
 from .relay_env import make_env
@@ -95,7 +95,7 @@ async def test_an_update_that_keeps_failing_is_retried_then_dropped(tmp_path):
 
 
 async def test_a_revocation_takes_effect_at_once(env):
-    from bot.admin import revoke_handler
+    from admin.enrolment import revoke_handler
 
     env, _ = env
     assert "bob" in (await env.relay.trust()).handlers  # cached now

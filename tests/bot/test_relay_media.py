@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.error import NetworkError
 
 from bot.incoming import MalformedUpdate, parse_update
-from bot.payload import SourceMessage
+from core.payload import SourceMessage
 from telesim import AlbumItem, TelegramSimulator
 from telesim._render import file_json
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.caseid import CASE_ID_PATTERN
-from bot.i18n import catalog
-from bot.payload import SourceMessage
+from core.caseid import CASE_ID_PATTERN
+from core.i18n import catalog
+from core.payload import SourceMessage
 from telesim import TelegramSimulator
 
 from .relay_env import RelayEnv, make_env

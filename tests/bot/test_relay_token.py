@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.admin import write_token
+from admin.enrolment import write_token
 from store.keyfiles import write_key_file
 from telesim import TelegramSimulator
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 import store
-from bot.admin import enrol_handler
-from bot.config import Config, load_config
-from bot.keyring import RelayKeyRing, RelayKeys
-from bot.payload import AttachmentRef, IntakeAnswer, SourceMessage, encode_body
-from bot.setup import ORG_KEY_KIND, Layout, initialise
+from admin.enrolment import enrol_handler
+from admin.keyring import RelayKeyRing, RelayKeys
+from admin.setup import ORG_KEY_KIND, Layout, initialise
+from core.config import Config, load_config
+from core.payload import AttachmentRef, IntakeAnswer, SourceMessage, encode_body
 from crypto import (
     Argon2Params,
     Direction,

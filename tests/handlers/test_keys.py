@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.admin import enrol_handler, parse_handler_bundle
+from admin.enrolment import enrol_handler
+from core.bundle import bundle_fingerprint, parse_handler_bundle
 from handlers._errors import (
     KeyProblem,
     NotCertifiedError,
@@ -18,7 +19,7 @@ from handlers._errors import (
     WrongPassphraseError,
 )
 from handlers.cli import main
-from handlers.identity import HandlerIdentity, bundle_fingerprint, read_identity, write_identity
+from handlers.identity import HandlerIdentity, read_identity, write_identity
 from handlers.keygen import keygen, passphrase_problem
 from handlers.session import key_path, open_workspace, start_session, unlock_key
 from tests.handlers.conftest import INSECURE, World, passphrase_of, write_config
@@ -162,7 +163,7 @@ async def test_a_store_whose_org_key_is_not_the_pinned_one(world: World) -> None
 
 
 async def test_no_store_is_never_created(tmp_path: Path) -> None:
-    from bot.config import load_config
+    from core.config import load_config
 
     config = load_config(write_config(tmp_path, "00" * 16))
     with pytest.raises(StoreUnreachableError, match="no store at"):

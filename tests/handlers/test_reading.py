@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import store
-from bot.payload import Note, Reply, encode_body
+from core.payload import Note, Reply, encode_body
 from crypto import Direction, seal
 from handlers._errors import NotAssignedError, UnknownCaseError
 from handlers.cases import count_cases, list_cases, require_assigned, search_cases

@@ -1,4 +1,4 @@
-"""handlers.untrusted: hostile text is shown as plain, visible characters — never obeyed."""
+"""core.untrusted: hostile text is shown as plain, visible characters — never obeyed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from handlers.untrusted import (
+from core.untrusted import (
     _INVISIBLE,
     _VARIATION_SELECTORS,
     MAX_COMBINING,

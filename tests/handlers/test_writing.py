@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import store
-from bot.payload import Reply, SourceMessage, decode_body
+from core.payload import Reply, SourceMessage, decode_body
 from crypto import Direction, Envelope, InvalidEnvelope, open_envelope
 from handlers._errors import ConsoleError, NotAssignedError, UnknownCaseError, UsageError
 from handlers.compose import format_duration, parse_duration, preview, send_note, send_reply

@@ -1,0 +1,217 @@
+"""writein's configuration: one TOML file, loaded into frozen, strict pydantic models.
+
+Where the file comes from: ``--config FILE``, else ``$WRITEIN_CONFIG``, else ``./writein.toml``.
+Relative paths inside it are relative to the file's own folder. Secrets (the bot token,
+passphrases) never live in the TOML itself: it only names where they come from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from core.errors import EXIT_USAGE, WriteinError
+
+Language = Literal["en", "ru", "uk"]
+ENV_CONFIG = "WRITEIN_CONFIG"
+DEFAULT_CONFIG_NAME = "writein.toml"
+
+
+class ConfigError(WriteinError):
+    """The configuration file is missing, unreadable or invalid; the message names the key."""
+
+    exit_code = EXIT_USAGE
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PathsConfig(_Section):
+    data_dir: Path = Path("data")
+
+
+class StoreConfig(_Section):
+    # Empty means the embedded default: SQLite at <data_dir>/writein.db.
+    url: str = ""
+
+
+class WebhookConfig(_Section):
+    listen: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8443
+    path: str = "/telegram"
+    url: str = ""
+    secret_token_file: Path | None = None
+
+
+class TelegramConfig(_Section):
+    token_file: Path | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    poll_timeout_seconds: Annotated[int, Field(ge=0, le=50)] = 30
+    webhook: WebhookConfig = WebhookConfig()
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> TelegramConfig:
+        if self.mode == "webhook" and not self.webhook.url:
+            raise ValueError("telegram.webhook.url is required when telegram.mode = 'webhook'")
+        return self
+
+
+class TrustConfig(_Section):
+    # The organisation key's fingerprint, as printed by `writein init`.
+    org_fingerprint: str = ""
+
+
+class RelayConfig(_Section):
+    languages: Annotated[tuple[Language, ...], Field(min_length=1)] = ("en", "ru", "uk")
+    delete_ingested: bool = True
+    dialogue_timeout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
+    allow_voice: bool = False
+    strip_image_metadata: bool = True
+    max_attachment_mb: Annotated[int, Field(ge=1, le=20)] = 20
+    max_text_chars: Annotated[int, Field(ge=1, le=4096)] = 4096
+    # A hard cap against abuse, not a pace: everything up to it is stored (decision 0074).
+    rate_limit_messages: Annotated[int, Field(ge=1)] = 600
+    rate_limit_window_seconds: Annotated[int, Field(ge=1)] = 3600
+    recover_attempts_per_hour: Annotated[int, Field(ge=1, le=100)] = 5
+    # All accounts together: each guess costs an Argon2id derivation (64 MiB, ~0.2 s).
+    recover_attempts_global_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 200
+    ack: Literal["reaction", "message"] = "reaction"
+    # A file (mode 0600) holding the passphrase of the relay's key ring; else the
+    # WRITEIN_RELAY_PASSPHRASE environment variable (e.g. from a systemd credential).
+    key_passphrase_file: Path | None = None
+
+
+Prompt = dict[Language, Annotated[str, Field(min_length=1, max_length=1000)]]
+
+
+class IntakeChoice(_Section):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+    label: Prompt
+
+    @model_validator(mode="after")
+    def _english_label(self) -> IntakeChoice:
+        if "en" not in self.label:
+            raise ValueError("every choice needs at least an English label (label.en)")
+        return self
+
+
+class IntakeQuestion(_Section):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+    kind: Literal["choice", "text"]
+    optional: bool = False
+    prompt: Prompt
+    choices: tuple[IntakeChoice, ...] = ()
+    max_chars: Annotated[int, Field(ge=1, le=4096)] = 1000
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IntakeQuestion:
+        if "en" not in self.prompt:
+            raise ValueError("every question needs at least an English prompt (prompt.en)")
+        if self.kind == "choice" and not self.choices:
+            raise ValueError("a 'choice' question needs choices")
+        if self.kind == "text" and self.choices:
+            raise ValueError("a 'text' question takes no choices")
+        ids = [c.id for c in self.choices]
+        if len(set(ids)) != len(ids):
+            raise ValueError("choice ids must be unique")
+        return self
+
+
+class IntakeConfig(_Section):
+    questions: tuple[IntakeQuestion, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique(self) -> IntakeConfig:
+        ids = [q.id for q in self.questions]
+        if len(set(ids)) != len(ids):
+            raise ValueError("question ids must be unique")
+        return self
+
+
+class ConsoleConfig(_Section):
+    key_file: Path | None = None
+    lock_after_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 10
+
+
+class RetentionConfig(_Section):
+    # 0 keeps everything; otherwise the relay purges envelopes older than this many days.
+    days: Annotated[int, Field(ge=0)] = 0
+
+
+class Config(_Section):
+    paths: PathsConfig = PathsConfig()
+    store: StoreConfig = StoreConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    trust: TrustConfig = TrustConfig()
+    relay: RelayConfig = RelayConfig()
+    intake: IntakeConfig = IntakeConfig()
+    console: ConsoleConfig = ConsoleConfig()
+    retention: RetentionConfig = RetentionConfig()
+    # Folder of the file this came from; relative paths resolve against it.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else (self.base_dir / path)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.resolve(self.paths.data_dir)
+
+    @property
+    def store_url(self) -> str:
+        return self.store.url or str(self.data_dir / "writein.db")
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Pick the config file: the explicit path, then $WRITEIN_CONFIG, then ./writein.toml."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return Path(env)
+    return Path(DEFAULT_CONFIG_NAME)
+
+
+def _format_error(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: invalid configuration"]
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Mapping[str, object], *, base_dir: Path, source: Path) -> Config:
+    if "base_dir" in data:
+        raise ConfigError(f"{source}: invalid configuration\n  base_dir: unknown key")
+    try:
+        return Config.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise ConfigError(_format_error(source, exc)) from None
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
+    path = find_config_path(explicit)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no configuration file (pass --config FILE or set {ENV_CONFIG})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, base_dir=path.resolve().parent, source=path)
