@@ -16,6 +16,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check writein core bot handlers admin demo crypto store telesim tests bench
 	$(BIN)/ruff format --check writein core bot handlers admin demo crypto store telesim tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest -q -p no:cacheprovider -rs --cov=crypto --cov-report=term --cov-fail-under=95

@@ -44,16 +44,16 @@ from core.settings import (
     OFFSET_SETTING,
 )
 from core.subcommands import run_group
-from core.trust import TrustError
+from core.trust import TrustError, certified
 from core.trust import load_org_key as load_store_org_key
 from core.untrusted import render_untrusted
 from crypto import (
     Certificate,
     CryptoError,
     EncryptionPublicKey,
+    Role,
     SigningKeyPair,
     SigningPublicKey,
-    verify_certificate,
 )
 from store import (
     AuditEntry,
@@ -261,12 +261,9 @@ async def _handlers(args: argparse.Namespace) -> int:
         org = await load_store_org_key(store, config.trust.org_fingerprint)
         rows = []
         for handler in await store.list_handlers():
-            try:
-                cert = verify_certificate(handler.certificate, org)
-                version: int | None = cert.key_version
-                fingerprint = bundle_fingerprint(_bundle_of(cert))
-            except CryptoError:
-                version, fingerprint = None, "NOT CERTIFIED"
+            cert = certified(handler.certificate, org, role=Role.HANDLER, name=handler.name)
+            version = None if cert is None else cert.key_version
+            fingerprint = "NOT CERTIFIED" if cert is None else bundle_fingerprint(_bundle_of(cert))
             rows.append(
                 {
                     "name": handler.name,

@@ -21,6 +21,7 @@ from telegram.error import InvalidToken, TelegramError
 from core.config import Config
 from core.errors import WriteinError
 from core.settings import TRUST_CHANGED_SETTING
+from core.trust import certified
 from crypto import (
     CryptoError,
     EncryptionPublicKey,
@@ -30,7 +31,6 @@ from crypto import (
     SigningPublicKey,
     certify,
     unverified_header,
-    verify_certificate,
 )
 from store import CaseFlag, HandlerStatus, Store, StoreOperations
 from store.keyfiles import write_key_file
@@ -114,10 +114,9 @@ async def renew_handler(
         handler = await tx.get_handler(name)
         if handler is None or handler.status is not HandlerStatus.ACTIVE:
             raise AdminError(f"no active handler named {name!r}")
-        try:
-            current = verify_certificate(handler.certificate, org.public)
-        except CryptoError:
-            raise AdminError(f"the stored certificate of {name!r} does not verify") from None
+        current = certified(handler.certificate, org.public, role=Role.HANDLER, name=name)
+        if current is None:
+            raise AdminError(f"the stored certificate of {name!r} does not verify")
         if current.encryption_key.raw == encryption.raw or current.signing_key.raw == signing.raw:
             raise AdminError(f"these are the keys {name!r} already has: nothing to renew")
         waiting = await _replies_signed_by(tx, current.signing_key)

@@ -38,8 +38,7 @@ from pathlib import Path
 from typing import Final
 
 from admin.keyring import RelayKeyRing
-from admin.setup import Layout, SetupError, load_org_key, publish_relay_keys
-from bot.refs import (
+from admin.refs import (
     open_chat_ref,
     open_dialogue,
     open_message_ref,
@@ -49,6 +48,7 @@ from bot.refs import (
     seal_message_ref,
     seal_update,
 )
+from admin.setup import Layout, SetupError, load_org_key, publish_relay_keys
 from core.config import Config
 from core.errors import WriteinError
 from core.settings import KEY_VERSION_SETTING

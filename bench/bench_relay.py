@@ -73,13 +73,14 @@ from admin.enrolment import enrol_handler
 from admin.keyring import RelayKeyRing
 from admin.setup import ORG_KEY_KIND, Layout, initialise
 from bot.logsafety import setup_logging
-from bot.phrase import DEFAULT_PARAMS, new_phrase
+from bot.phrase import new_phrase
 from bot.relay import Relay
 from core.config import Config, load_config
 from core.i18n import catalog
 from core.payload import SourceMessage, decode_body
 from core.trust import load_trust
 from crypto import (
+    DEFAULT_ARGON2,
     Argon2Params,
     Direction,
     EncryptionKeyPair,
@@ -1024,7 +1025,7 @@ async def run_stall(args: argparse.Namespace, tmp: Path) -> StallRun:
             aiohttp.ClientSession() as http,
         ):
             sim = Control(http, urls["control_url"])
-            relay = Relay(prep.config, store, ring, bot, phrase_params=DEFAULT_PARAMS)
+            relay = Relay(prep.config, store, ring, bot, phrase_params=DEFAULT_ARGON2)
             stop = asyncio.Event()
             running = asyncio.create_task(relay.run(stop), name="relay")
             try:

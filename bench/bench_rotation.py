@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from admin.keyring import RelayKeyRing
+from admin.refs import seal_chat_ref
 from admin.rotation import rotate_relay_keys
 from admin.setup import Layout, initialise
-from bot.refs import seal_chat_ref
 from core.config import Config, parse_config
 from crypto import Argon2Params
 

@@ -21,13 +21,19 @@ from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
 from admin.keyring import RelayKeyRing
+from admin.refs import (
+    open_dialogue,
+    open_message_ref,
+    seal_chat_ref,
+    seal_dialogue,
+    seal_message_ref,
+)
 from bot.delivery import Clock, utc_now
 from bot.dialogue import DialogueState, Step, typed_language, typed_yes_no
 from bot.incoming import ATTACHMENT_KINDS, Incoming, Kind
 from bot.media import MediaError, sniff_mime, strip_image_metadata
 from bot.offload import argon2_work
-from bot.phrase import DEFAULT_PARAMS, PhraseError, hash_phrase, new_phrase, normalise_phrase
-from bot.refs import open_dialogue, open_message_ref, seal_chat_ref, seal_dialogue, seal_message_ref
+from bot.phrase import PhraseError, new_phrase, normalise_phrase
 from bot.sealing import SealedAttachmentRows, seal_attachment, seal_source_message
 from bot.supervise import Backoff
 from bot.telegram_io import Buttons, TelegramIO
@@ -38,7 +44,7 @@ from core.escape import escape_html
 from core.i18n import LANGUAGE_NAMES, Translator, catalog
 from core.payload import AttachmentRef, IntakeAnswer, SourceMessage
 from core.trust import Trust
-from crypto import CryptoError
+from crypto import DEFAULT_ARGON2, Argon2Params, CryptoError, phrase_hash
 from store import Case, CaseFlag, Direction, Store, StoreError, StoreOperations
 
 log = logging.getLogger("writein.relay")
@@ -89,7 +95,7 @@ class Conversation:
         bot: Bot,
         *,
         io: TelegramIO | None = None,
-        phrase_params: object = DEFAULT_PARAMS,
+        phrase_params: Argon2Params = DEFAULT_ARGON2,
         clock: object = utc_now,  # a Clock; typed loosely as Relay forwards its options
     ) -> None:
         if not callable(clock):
@@ -410,7 +416,7 @@ class Conversation:
         salt = hashlib.sha256(
             b"writein recovery v1" + self.config.trust.org_fingerprint.encode()
         ).digest()[:16]
-        return hash_phrase(phrase, params=self.phrase_params, salt=salt)  # type: ignore[arg-type]
+        return phrase_hash(normalise_phrase(phrase), salt=salt, params=self.phrase_params)
 
     async def _on_phrase(self, turn: Turn, state: DialogueState, case: Case | None) -> None:
         inc = turn.incoming

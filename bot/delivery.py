@@ -18,8 +18,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from admin.keyring import RelayKeyRing
+from admin.refs import open_chat_ref, open_message_ref, seal_message_ref
 from bot.pace import Pace
-from bot.refs import open_chat_ref, open_message_ref, seal_message_ref
 from bot.supervise import Backoff
 from bot.telegram_io import TelegramIO, maybe_applied, retry_after_seconds
 from core.i18n import catalog

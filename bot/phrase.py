@@ -6,17 +6,11 @@ The words come from the EFF Large Wordlist (7,776 words, see
 ``bot/wordlist/README.md``), drawn with the CSPRNG: 7 x log2(7776) = 90.5
 bits, beyond any offline search.
 
-What the store keeps, per case:
-
-- `phrase_lookup_key` — HMAC-SHA256 under the relay's pepper: a deterministic
-  index, so a phrase can be found without trying every case;
-- `hash_phrase` — a salted Argon2id verifier in PHC string format
-  (``$argon2id$v=19$m=65536,t=3,p=4$<salt>$<hash>``), checked with
-  `verify_phrase` before the account is linked (docs/decisions/0032).
-
-Hashing with the default parameters takes a noticeable fraction of a second
-and 64 MiB: call it from a worker thread (``asyncio.to_thread``), never on the
-event loop.
+What the store keeps, per case, is crypto.phrase_hash of the canonical phrase:
+Argon2id under a per-deployment salt, in PHC string format, which is both the
+index a returning source is found by and the check (docs/decisions/0032). It
+takes a noticeable fraction of a second and 64 MiB: the relay runs it on its
+Argon2 worker thread (bot/offload.py), never on the event loop.
 
 `normalise_phrase` is tolerant of what a frightened person types on a phone:
 any case, extra spaces, line breaks, commas, numbering ("1. abacus 2. ..."),
@@ -31,32 +25,22 @@ no error message ever quotes the input, since exceptions may reach logs.
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
-import hmac
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
 from importlib import resources
 from typing import Final
-
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from core.caseid import RandomSource, random_bits
 
 __all__ = [
-    "DEFAULT_PARAMS",
     "PHRASE_WORDS",
     "WORDLIST_SHA256",
-    "Argon2Params",
     "PhraseError",
-    "hash_phrase",
     "new_phrase",
     "normalise_phrase",
-    "phrase_lookup_key",
-    "verify_phrase",
     "wordlist",
 ]
 
@@ -64,7 +48,6 @@ PHRASE_WORDS: Final = 7
 WORDLIST_SIZE: Final = 7776
 WORDLIST_SHA256: Final = "addd35536511597a02fa0a9ff1e5284677b8883b83e986e43f15a3db996b903e"
 _MAX_INPUT_CHARS: Final = 1000
-_LOOKUP_LABEL: Final = b"writein/phrase-lookup/v1\x00"
 
 
 class PhraseError(ValueError):
@@ -202,122 +185,3 @@ def normalise_phrase(text: str, *, words: int = PHRASE_WORDS) -> str:
                 f"word {position} is not in the word list", count=words, position=position
             )
     return " ".join(w for w in resolved if w is not None)
-
-
-# --- storing and checking -------------------------------------------------
-
-
-# Bounds for parameters read back from the store: a tampered row must not make
-# the bot allocate gigabytes or spin for minutes.
-_MAX_MEMORY_KIB: Final = 1024 * 1024
-_MAX_ITERATIONS: Final = 64
-_MAX_LANES: Final = 64
-
-
-def _check_params(t: int, p: int, m: int, salt_len: int, hash_len: int) -> None:
-    if not 1 <= t <= _MAX_ITERATIONS:
-        raise ValueError(f"Argon2id iterations must be 1..{_MAX_ITERATIONS}")
-    if not 1 <= p <= _MAX_LANES:
-        raise ValueError(f"Argon2id lanes must be 1..{_MAX_LANES}")
-    if not 8 * p <= m <= _MAX_MEMORY_KIB:
-        raise ValueError(f"Argon2id memory must be 8*lanes..{_MAX_MEMORY_KIB} KiB")
-    if not 16 <= salt_len <= 64:
-        raise ValueError("Argon2id salt must be 16..64 bytes")
-    if not 16 <= hash_len <= 64:
-        raise ValueError("Argon2id hash must be 16..64 bytes")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Argon2Params:
-    """Argon2id cost for `hash_phrase`; the default is RFC 9106's second recommended profile."""
-
-    iterations: int = 3
-    lanes: int = 4
-    memory_kib: int = 64 * 1024
-    salt_bytes: int = 16
-    hash_bytes: int = 32
-
-    def __post_init__(self) -> None:
-        _check_params(
-            self.iterations, self.lanes, self.memory_kib, self.salt_bytes, self.hash_bytes
-        )
-
-
-DEFAULT_PARAMS: Final = Argon2Params()
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    if not re.fullmatch(r"[A-Za-z0-9+/]+", text):
-        raise ValueError("malformed phrase hash: bad base64")
-    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-
-
-def _argon2id(phrase: str, salt: bytes, t: int, p: int, m: int, length: int) -> bytes:
-    kdf = Argon2id(salt=salt, length=length, iterations=t, lanes=p, memory_cost=m)
-    return kdf.derive(phrase.encode("ascii"))
-
-
-def hash_phrase(
-    phrase: str, *, params: Argon2Params = DEFAULT_PARAMS, salt: bytes | None = None
-) -> bytes:
-    """Return an Argon2id verifier for *phrase* as ASCII PHC-string bytes.
-
-    The phrase is normalised first, so any accepted spelling hashes alike.
-    The random salt and the parameters are stored in the result. *salt* is
-    for known-answer tests only.
-    """
-    canonical = normalise_phrase(phrase)
-    if salt is None:
-        salt = secrets.token_bytes(params.salt_bytes)
-    elif len(salt) != params.salt_bytes:
-        raise ValueError(f"salt must be {params.salt_bytes} bytes")
-    digest = _argon2id(
-        canonical, salt, params.iterations, params.lanes, params.memory_kib, params.hash_bytes
-    )
-    m, t, p = params.memory_kib, params.iterations, params.lanes
-    return f"$argon2id$v=19$m={m},t={t},p={p}${_b64(salt)}${_b64(digest)}".encode("ascii")
-
-
-_PHC: Final = re.compile(
-    rb"\$argon2id\$v=19\$m=([1-9][0-9]{0,7}),t=([1-9][0-9]{0,2}),p=([1-9][0-9]{0,2})"
-    rb"\$([A-Za-z0-9+/]{1,128})\$([A-Za-z0-9+/]{1,128})"
-)
-
-
-def verify_phrase(phrase: str, stored: bytes) -> bool:
-    """True if *phrase* matches the verifier *stored* by `hash_phrase`.
-
-    A phrase that cannot be normalised is simply False. A *stored* value that
-    is not a well-formed verifier with sane parameters raises `ValueError`.
-    The final comparison is constant-time.
-    """
-    match = _PHC.fullmatch(stored)
-    if match is None:
-        raise ValueError("malformed phrase hash")
-    m, t, p = (int(g) for g in match.group(1, 2, 3))
-    salt = _unb64(match.group(4).decode("ascii"))
-    expected = _unb64(match.group(5).decode("ascii"))
-    _check_params(t, p, m, len(salt), len(expected))
-    try:
-        canonical = normalise_phrase(phrase)
-    except PhraseError:
-        return False
-    actual = _argon2id(canonical, salt, t, p, m, len(expected))
-    return hmac.compare_digest(actual, expected)
-
-
-def phrase_lookup_key(phrase: str, *, pepper: bytes) -> bytes:
-    """Deterministic 32-byte index for finding a case by its phrase.
-
-    HMAC-SHA256 under the relay's secret *pepper* (at least 32 bytes) of the
-    canonical phrase. Store it next to the `hash_phrase` verifier; on /recover
-    look the case up by this key, then confirm with `verify_phrase`.
-    """
-    if len(pepper) < 32:
-        raise ValueError("pepper must be at least 32 bytes")
-    canonical = normalise_phrase(phrase)
-    return hmac.new(pepper, _LOOKUP_LABEL + canonical.encode("ascii"), hashlib.sha256).digest()

@@ -29,6 +29,7 @@ from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBUserWarning
 
 from admin.keyring import KeyRingFile, RelayKeyRing, file_stamp
+from admin.refs import open_update, seal_update
 from admin.retention import retention_step
 from bot.conversation import Conversation
 from bot.delivery import Clock, Delivery, backoff, utc_now
@@ -36,8 +37,6 @@ from bot.incoming import Incoming, MalformedUpdate, parse_update
 from bot.offload import argon2_work
 from bot.outgoing import ACK_QUIET_SECONDS, Outgoing
 from bot.pace import Pace
-from bot.phrase import DEFAULT_PARAMS, Argon2Params
-from bot.refs import open_update, seal_update
 from bot.sealing import NoRecipients
 from bot.supervise import Backoff, TaskFailed, retry_until_done, supervise
 from bot.telegram_io import CallStats, TelegramIO, retry_after_seconds
@@ -47,7 +46,7 @@ from core.config import Config
 from core.i18n import catalog
 from core.settings import KEY_VERSION_SETTING, OFFSET_SETTING, TRUST_CHANGED_SETTING
 from core.trust import Trust, load_trust
-from crypto import CryptoError
+from crypto import DEFAULT_ARGON2, Argon2Params, CryptoError
 from store import Store, StoreError
 from store.keyfiles import read_key_file
 
@@ -81,7 +80,7 @@ class Relay:
         ring: RelayKeyRing,
         bot: Bot,
         *,
-        phrase_params: Argon2Params = DEFAULT_PARAMS,
+        phrase_params: Argon2Params = DEFAULT_ARGON2,
         clock: Clock = utc_now,
         backoff: Callable[[int], timedelta] = backoff,
         pace: Pace | None = None,

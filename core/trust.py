@@ -53,6 +53,58 @@ class Trust:
         return list(self.default_intake) or sorted(self.handlers)
 
 
+def certified(
+    raw: bytes,
+    org: SigningPublicKey,
+    *,
+    role: Role,
+    name: str | None = None,
+    key_version: int | None = None,
+) -> Certificate | None:
+    """The certificate in a store row, if the organisation key signed it for this role and
+    the row's name (or key version); None otherwise.
+
+    The one place a row's certificate is checked: a row that fails is left out, never
+    trusted, so a row written without the organisation key gives no right to anything.
+    """
+    try:
+        cert = verify_certificate(raw, org)
+    except CryptoError:
+        return None
+    if cert.role is not role:
+        return None
+    if name is not None and cert.name != name:
+        return None
+    if key_version is not None and cert.key_version != key_version:
+        return None
+    return cert
+
+
+async def revoked_handler_certificates(
+    store: StoreOperations, org: SigningPublicKey
+) -> dict[str, Certificate]:
+    """Revoked handlers' last certificates: what they signed before stays attributable."""
+    found: dict[str, Certificate] = {}
+    for row in await store.list_handlers(status=HandlerStatus.REVOKED):
+        cert = certified(row.certificate, org, role=Role.HANDLER, name=row.name)
+        if cert is not None:
+            found[row.name] = cert
+    return found
+
+
+async def past_handler_certificates(
+    store: StoreOperations, org: SigningPublicKey
+) -> list[Certificate]:
+    """Certificates handlers had before rotating their keys: their old replies and notes
+    were signed with those keys and must stay readable (and attributed)."""
+    found: list[Certificate] = []
+    for row in await store.list_past_certificates():
+        cert = certified(row.certificate, org, role=Role.HANDLER, name=row.name)
+        if cert is not None:
+            found.append(cert)
+    return found
+
+
 async def load_org_key(store: StoreOperations, pinned_fingerprint: str) -> SigningPublicKey:
     if not pinned_fingerprint:
         raise TrustError("trust.org_fingerprint is not set in the configuration")
@@ -72,22 +124,16 @@ async def load_trust(store: Store, pinned_fingerprint: str) -> Trust:
     relay: dict[int, Certificate] = {}
     last_seq: dict[int, int] = {}
     for row in await store.list_relay_keys(purpose=KeyPurpose.SIGNING):
-        try:
-            cert = verify_certificate(row.public, org)
-        except CryptoError:
-            continue
-        if cert.role is Role.BOT and cert.key_version == row.version:
+        cert = certified(row.public, org, role=Role.BOT, key_version=row.version)
+        if cert is not None:
             relay[row.version] = cert
             if row.last_seq is not None:
                 last_seq[row.version] = row.last_seq
     handlers: dict[str, Certificate] = {}
     default: list[str] = []
     for h in await store.list_handlers(status=HandlerStatus.ACTIVE):
-        try:
-            cert = verify_certificate(h.certificate, org)
-        except CryptoError:
-            continue
-        if cert.role is Role.HANDLER and cert.name == h.name:
+        cert = certified(h.certificate, org, role=Role.HANDLER, name=h.name)
+        if cert is not None:
             handlers[h.name] = cert
             if h.default_intake:
                 default.append(h.name)

@@ -23,6 +23,7 @@ from ._header import Direction, Header
 from ._keyfile import DEFAULT_ARGON2, Argon2Params, open_secret, seal_secret
 from ._keys import EncryptionKeyPair, EncryptionPublicKey, SigningKeyPair, SigningPublicKey
 from ._padding import MAX_PLAINTEXT_SIZE, padded_size
+from ._phrase import phrase_hash
 from ._suite import KEY_ID_SIZE, SUITE_XWING_ED25519
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "open_envelope",
     "open_secret",
     "padded_size",
+    "phrase_hash",
     "rewrap",
     "seal",
     "seal_at_rest",

@@ -96,7 +96,18 @@ def _check_kind(kind: object) -> str:
     return kind
 
 
-def _derive(passphrase: bytes, salt: bytes, params: Argon2Params) -> bytes:
+def require_strong(params: object) -> None:
+    """Refuse parameters below the default unless made by Argon2Params.insecure_for_tests."""
+    if not isinstance(params, Argon2Params):
+        raise TypeError("params must be Argon2Params")
+    if not params.is_strong and not isinstance(params, _InsecureArgon2Params):
+        raise ValueError(
+            "Argon2id parameters below RFC 9106's second profile (t=3, m=64 MiB) are refused; "
+            "use Argon2Params.insecure_for_tests() in tests"
+        )
+
+
+def derive(passphrase: bytes, salt: bytes, params: Argon2Params) -> bytes:
     return Argon2id(
         salt=salt,
         length=32,
@@ -143,13 +154,7 @@ def _seal_secret_from_parts(
     secret = as_bytes(secret, "secret")
     passphrase = as_bytes(passphrase, "passphrase")
     kind = _check_kind(kind)
-    if not isinstance(params, Argon2Params):
-        raise TypeError("params must be Argon2Params")
-    if not params.is_strong and not isinstance(params, _InsecureArgon2Params):
-        raise ValueError(
-            "Argon2id parameters below RFC 9106's second profile (t=3, m=64 MiB) are refused; "
-            "use Argon2Params.insecure_for_tests() in tests"
-        )
+    require_strong(params)
     if not passphrase:
         raise ValueError("the passphrase must not be empty")
     if not 1 <= len(secret) <= MAX_SECRET_SIZE:
@@ -157,7 +162,7 @@ def _seal_secret_from_parts(
     if len(salt) != SALT_SIZE:
         raise ValueError(f"salt must be {SALT_SIZE} bytes")
     header = _header(kind, params, salt)
-    sealed = ChaCha20Poly1305(_derive(passphrase, salt, params)).encrypt(ZERO_NONCE, secret, header)
+    sealed = ChaCha20Poly1305(derive(passphrase, salt, params)).encrypt(ZERO_NONCE, secret, header)
     return header + u32(len(sealed)) + sealed
 
 
@@ -195,7 +200,7 @@ def open_secret(blob: bytes, passphrase: bytes, *, kind: str) -> bytes:
         params = Argon2Params(iterations=iterations, lanes=lanes, memory_kib=memory_kib)
     except ValueError:
         raise InvalidKeyFile("Argon2 parameters in key file are out of range") from None
-    key = _derive(passphrase, salt, params)
+    key = derive(passphrase, salt, params)
     try:
         return ChaCha20Poly1305(key).decrypt(ZERO_NONCE, sealed, blob[:header_end])
     except InvalidTag:

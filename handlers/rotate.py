@@ -31,14 +31,13 @@ from pathlib import Path
 from typing import Final
 
 from core.bundle import bundle_fingerprint
+from core.trust import past_handler_certificates
 from crypto import (
     Certificate,
     CryptoError,
     Envelope,
-    Role,
     SigningPublicKey,
     rewrap,
-    verify_certificate,
 )
 from store import Direction as StoreDirection
 from store.keyfiles import key_file_params
@@ -93,13 +92,8 @@ async def _signers(workspace: Workspace) -> dict[StoreDirection, list[SigningPub
     """Who may have signed each direction: the relay (every version) for intake; every
     handler, active or revoked, with every key they ever had, for replies and notes."""
     handlers = list(workspace.signers.handlers)
-    for past in await workspace.store.list_past_certificates():
-        try:
-            cert = verify_certificate(past.certificate, workspace.trust.org)
-        except CryptoError:
-            continue
-        if cert.role is Role.HANDLER and cert.name == past.name:
-            handlers.append(cert.signing_key)
+    past = await past_handler_certificates(workspace.store, workspace.trust.org)
+    handlers.extend(cert.signing_key for cert in past)
     return {
         StoreDirection.IN: list(workspace.signers.relay),
         StoreDirection.OUT: handlers,

@@ -23,17 +23,13 @@ from urllib.parse import unquote, urlsplit
 
 from core.config import Config
 from core.settings import KEY_VERSION_SETTING, TRUST_CHANGED_SETTING
-from core.trust import Trust, load_trust
+from core.trust import Trust, load_trust, past_handler_certificates, revoked_handler_certificates
 from crypto import (
-    Certificate,
-    CryptoError,
     Direction,
     EncryptionPublicKey,
-    Role,
     SigningPublicKey,
-    verify_certificate,
 )
-from store import HandlerStatus, Store, open_store
+from store import Store, open_store
 
 from ._errors import KeyProblem, NotCertifiedError, StoreUnreachableError, translating
 from .identity import HandlerIdentity, read_identity
@@ -76,18 +72,6 @@ class Signers:
         return self.names.get(signer_key_id)
 
 
-async def _revoked_handlers(store: Store, trust: Trust) -> dict[str, Certificate]:
-    found: dict[str, Certificate] = {}
-    for row in await store.list_handlers(status=HandlerStatus.REVOKED):
-        try:
-            cert = verify_certificate(row.certificate, trust.org)
-        except CryptoError:
-            continue
-        if cert.role is Role.HANDLER and cert.name == row.name:
-            found[row.name] = cert
-    return found
-
-
 async def _change_markers(store: Store) -> tuple[str | None, str | None]:
     """What the relay and the admin commands bump when keys change."""
     return (
@@ -96,24 +80,10 @@ async def _change_markers(store: Store) -> tuple[str | None, str | None]:
     )
 
 
-async def _past_certificates(store: Store, trust: Trust) -> list[Certificate]:
-    """Certificates handlers had before rotating their keys: their old replies and notes
-    were signed with those keys and must stay readable (and attributed)."""
-    found: list[Certificate] = []
-    for row in await store.list_past_certificates():
-        try:
-            cert = verify_certificate(row.certificate, trust.org)
-        except CryptoError:
-            continue
-        if cert.role is Role.HANDLER and cert.name == row.name:
-            found.append(cert)
-    return found
-
-
 async def _signers(store: Store, trust: Trust) -> Signers:
     certs = [
-        *await _past_certificates(store, trust),
-        *(await _revoked_handlers(store, trust)).values(),
+        *await past_handler_certificates(store, trust.org),
+        *(await revoked_handler_certificates(store, trust.org)).values(),
         *trust.handlers.values(),
     ]
     return Signers(

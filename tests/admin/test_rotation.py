@@ -7,9 +7,9 @@ import shutil
 import pytest
 
 from admin.keyring import RelayKeyRing
+from admin.refs import open_chat_ref
 from admin.rotation import ROTATION_SETTING, RotationError, rotate_relay_keys
 from admin.setup import Layout
-from bot.refs import open_chat_ref
 from crypto import InvalidEnvelope, unverified_header
 from store import KeyPurpose, KeyStatus, SealedKind
 

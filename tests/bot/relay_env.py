@@ -18,7 +18,6 @@ from admin.enrolment import enrol_handler
 from admin.keyring import RelayKeyRing
 from admin.setup import ORG_KEY_KIND, Layout, initialise
 from bot.pace import Pace
-from bot.phrase import Argon2Params as PhraseParams
 from bot.relay import Relay
 from core.config import Config, parse_config
 from core.i18n import catalog
@@ -43,7 +42,7 @@ from telesim._render import message_json
 ADMIN_PASS = b"admin passphrase for tests"
 RELAY_PASS = b"relay passphrase for tests"
 WEAK = Argon2Params.insecure_for_tests()
-FAST_PHRASE = PhraseParams(iterations=1, lanes=1, memory_kib=64)
+FAST_PHRASE = Argon2Params.insecure_for_tests(memory_kib=64)
 
 
 @dataclass

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from admin.enrolment import enrol_handler
 from admin.keyring import RelayKeyRing
+from admin.refs import open_update
 from admin.setup import ORG_KEY_KIND, Layout, initialise
-from bot.refs import open_update
 from core.config import Config, load_config
 from core.payload import SourceMessage, decode_body
 from core.trust import load_trust

@@ -1,4 +1,4 @@
-"""bot.phrase: EFF recovery phrases, tolerant reading, Argon2id verifiers."""
+"""bot.phrase: EFF recovery phrases and tolerant reading (hashing: crypto.phrase_hash)."""
 
 from __future__ import annotations
 
@@ -8,26 +8,19 @@ import re
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import bot
 from bot.phrase import (
-    DEFAULT_PARAMS,
     PHRASE_WORDS,
     WORDLIST_SHA256,
-    Argon2Params,
     PhraseError,
-    hash_phrase,
     new_phrase,
     normalise_phrase,
-    phrase_lookup_key,
-    verify_phrase,
     wordlist,
 )
 
-FAST = Argon2Params(iterations=1, lanes=1, memory_kib=8)
 WORDLIST_FILE = Path(bot.__file__).parent / "wordlist" / "eff_large_wordlist.txt"
 PHRASE = "abacus abdomen t-shirt zoom drop-down yo-yo felt-tip"
 
@@ -176,128 +169,3 @@ _SEPARATORS = st.sampled_from([" ", "  ", "\n", ", ", " - ", ". ", "\t", " / "])
 def test_normalise_round_trip(words, seps, case):
     typed = seps[0] + "".join(case(w) + s for w, s in zip(words, seps[1:], strict=True))
     assert normalise_phrase(typed) == " ".join(words).replace("yoyo", "yo-yo")
-
-
-# --- verifiers --------------------------------------------------------------------
-
-
-def test_hash_and_verify():
-    stored = hash_phrase(PHRASE, params=FAST)
-    assert re.fullmatch(
-        rb"\$argon2id\$v=19\$m=8,t=1,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}", stored
-    )
-    assert verify_phrase(PHRASE, stored)
-    assert verify_phrase("ABACUS abdomen tshirt zoom drop down yo-yo felt-tip", stored)
-    assert not verify_phrase("abacus abdomen t-shirt zoom drop-down yo-yo zoom", stored)
-    assert not verify_phrase("not a phrase at all", stored)
-
-
-def test_default_parameters_are_rfc9106_second_profile():
-    assert (DEFAULT_PARAMS.iterations, DEFAULT_PARAMS.lanes, DEFAULT_PARAMS.memory_kib) == (
-        3,
-        4,
-        65536,
-    )
-    stored = hash_phrase(PHRASE)
-    assert stored.startswith(b"$argon2id$v=19$m=65536,t=3,p=4$")
-    assert verify_phrase(PHRASE, stored)
-
-
-def test_salt_is_random_and_stored():
-    assert hash_phrase(PHRASE, params=FAST) != hash_phrase(PHRASE, params=FAST)
-
-
-def test_known_answer_with_fixed_salt():
-    salt = bytes(range(16))
-    first = hash_phrase(PHRASE, params=FAST, salt=salt)
-    assert first == hash_phrase(PHRASE.upper(), params=FAST, salt=salt)
-    expected = Argon2id(salt=salt, length=32, iterations=1, lanes=1, memory_cost=8).derive(
-        PHRASE.encode()
-    )
-    assert first.endswith(b"$" + _b64(expected))
-    with pytest.raises(ValueError, match="salt"):
-        hash_phrase(PHRASE, params=FAST, salt=b"short")
-
-
-def _b64(data: bytes) -> bytes:
-    import base64
-
-    return base64.b64encode(data).rstrip(b"=")
-
-
-def test_verifier_is_a_standard_phc_string():
-    stored = hash_phrase(PHRASE, params=FAST)
-    Argon2id.verify_phc_encoded(PHRASE.encode(), stored.decode())
-
-
-def test_tampered_hash_does_not_verify():
-    stored = hash_phrase(PHRASE, params=FAST)
-    salt_start = stored.rindex(b"$") - 5
-    flipped = stored[:salt_start] + (b"A" if stored[salt_start : salt_start + 1] != b"A" else b"B")
-    flipped += stored[salt_start + 1 :]
-    assert not verify_phrase(PHRASE, flipped)
-    last = stored[-1:]
-    other = stored[:-1] + (b"A" if last != b"A" else b"Q")
-    assert not verify_phrase(PHRASE, other)
-
-
-@pytest.mark.parametrize(
-    "stored",
-    [
-        b"",
-        b"plaintext",
-        b"$argon2i$v=19$m=8,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        b"$argon2id$v=16$m=8,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        # a tampered row asking for 8 GiB must not make the bot try
-        b"$argon2id$v=19$m=8388608,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        b"$argon2id$v=19$m=8,t=999,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        # short salt
-        b"$argon2id$v=19$m=8,t=1,p=1$AAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        b"$argon2id$v=19$m=8,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAA",  # short hash
-        b"$argon2id$v=19$m=8,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
-    ],
-)
-def test_malformed_verifier_is_a_value_error(stored):
-    with pytest.raises(ValueError):
-        verify_phrase(PHRASE, stored)
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"iterations": 0},
-        {"lanes": 0},
-        {"memory_kib": 4},
-        {"memory_kib": 4 * 1024 * 1024},
-        {"salt_bytes": 8},
-        {"hash_bytes": 8},
-    ],
-)
-def test_params_are_bounded(kwargs):
-    with pytest.raises(ValueError):
-        Argon2Params(**kwargs)
-
-
-@settings(max_examples=20, deadline=None)
-@given(st.lists(st.sampled_from(wordlist()), min_size=7, max_size=7))
-def test_hash_round_trip(words):
-    phrase = " ".join(words)
-    assert verify_phrase(phrase.upper(), hash_phrase(phrase, params=FAST))
-
-
-# --- lookup keys ------------------------------------------------------------------
-
-
-def test_lookup_key_is_deterministic_per_phrase_and_pepper():
-    pepper = bytes(32)
-    key = phrase_lookup_key(PHRASE, pepper=pepper)
-    assert len(key) == 32
-    assert key == phrase_lookup_key(
-        "ABACUS abdomen tshirt zoom drop down yo-yo felt-tip", pepper=pepper
-    )
-    assert key != phrase_lookup_key(PHRASE, pepper=bytes([1]) * 32)
-    assert key != phrase_lookup_key(new_phrase(), pepper=pepper)
-    with pytest.raises(ValueError, match="pepper"):
-        phrase_lookup_key(PHRASE, pepper=b"short")
-    with pytest.raises(PhraseError):
-        phrase_lookup_key("not a phrase", pepper=pepper)
