@@ -17,7 +17,7 @@ to the `writein` command.
 Modules, one concept each: ``identity`` (the key file), ``keygen``, ``session``,
 ``cases`` (list, search, access), ``thread`` (verify and decrypt), ``compose`` (replies,
 notes), ``manage`` (assign by re-wrapping, hand over, close), ``export`` (attachments),
-``untrusted`` (the one way source text reaches a screen), ``cli``, ``tui``.
+``cli``, ``tui``. Source text reaches a screen only through core.untrusted.
 Every refusal is a :class:`ConsoleError` (``handlers/_errors.py`` draws the tree).
 """
 
