@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,10 +22,32 @@ from .render import attachment_label
 __all__ = ["AssignScreen", "ExportScreen"]
 
 
-class AssignScreen(ModalScreen[tuple[str, bool] | None]):
-    """Pick a colleague; optionally hand the case over (and lose access to it)."""
+_Result = TypeVar("_Result")
+
+
+class _FormScreen(ModalScreen[_Result | None]):
+    """A dialog with an OK and a Cancel button: Enter or OK submits, Escape or Cancel closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def _submit(self) -> None:
+        raise NotImplementedError
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AssignScreen(_FormScreen[tuple[str, bool]]):
+    """Pick a colleague; optionally hand the case over (and lose access to it)."""
 
     def __init__(self, candidates: list[str]) -> None:
         super().__init__()
@@ -57,23 +79,9 @@ class AssignScreen(ModalScreen[tuple[str, bool] | None]):
             return
         self.dismiss((name, self.query_one("#hand-over", Checkbox).value))
 
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self._submit()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class ExportScreen(ModalScreen[tuple[AttachmentRef, Path] | None]):
+class ExportScreen(_FormScreen[tuple[AttachmentRef, Path]]):
     """Pick an attachment and a folder; the file is written there, never opened."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, refs: list[AttachmentRef], folder: Path) -> None:
         super().__init__()
@@ -108,15 +116,3 @@ class ExportScreen(ModalScreen[tuple[AttachmentRef, Path] | None]):
 
     def on_option_list_option_selected(self, _event: OptionList.OptionSelected) -> None:
         self.query_one("#folder", Input).focus()
-
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
