@@ -1,8 +1,10 @@
 """`writein admin …`: the admin's commands — handlers, keys, token, retention, audit, status.
 
-``register(subparsers)`` adds the ``admin`` group to the `writein` command. Every command
-returns an exit code; what it refuses is one line on stderr (``writein: …``) and exit 1
-(2 for wrong usage). Passphrases: the admin's (organisation key) from
+``register(subparsers)`` adds the ``admin`` group to the `writein` command. What a
+command refuses is raised; the `writein` command's one border (core.subcommands) prints
+it as one line, ``writein: …``, with the shared exit code (ADR 0046). Admin commands
+never create or migrate a store (store.open_existing_store): only `writein init` and the
+relay do. Passphrases: the admin's (organisation key) from
 ``--admin-passphrase-file``, ``$WRITEIN_ADMIN_PASSPHRASE`` or a prompt; the relay key
 ring's from ``relay.key_passphrase_file``, ``$WRITEIN_RELAY_PASSPHRASE`` or a prompt.
 Nothing here prints message content or a Telegram id.
@@ -18,6 +20,7 @@ import getpass
 import json
 import sys
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -32,11 +35,11 @@ from admin.enrolment import (
     write_token,
 )
 from admin.retention import purge
-from admin.rotation import RotationError, RotationReport, rotate_relay_keys, rotation_in_progress
-from admin.setup import Layout, SetupError, initialise, load_org_key
+from admin.rotation import RotationReport, rotate_relay_keys, rotation_in_progress
+from admin.setup import Layout, check_data_dir, initialise, load_org_key
 from core.bundle import bundle_fingerprint, handler_bundle, parse_handler_bundle
-from core.config import Config, ConfigError, load_config
-from core.passphrase import PassphraseError, get_passphrase
+from core.config import Config, load_config
+from core.passphrase import ADMIN, RELAY, get_passphrase
 from core.settings import (
     ENV_ADMIN_PASSPHRASE,
     ENV_RELAY_PASSPHRASE,
@@ -44,7 +47,7 @@ from core.settings import (
     OFFSET_SETTING,
 )
 from core.subcommands import run_group
-from core.trust import TrustError, certified
+from core.trust import certified
 from core.trust import load_org_key as load_store_org_key
 from core.untrusted import render_untrusted
 from crypto import (
@@ -62,30 +65,18 @@ from store import (
     HandlerStatus,
     KeyPurpose,
     Store,
-    StoreError,
-    open_store,
+    open_existing_store,
 )
-from store.keyfiles import KeyFileError, read_key_file
+from store.keyfiles import read_key_file
 
 __all__ = ["main", "register"]
 
 MAX_BUNDLE_FILE: Final = 64 * 1024
-_ERRORS: Final = (
-    AdminError,
-    RotationError,
-    SetupError,
-    ConfigError,
-    PassphraseError,
-    KeyFileError,
-    StoreError,
-    CryptoError,
-    TrustError,
-)
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
-# -- the border ---------------------------------------------------------------------------
+# -- output (errors go up to the border, core.subcommands) ---------------------------------
 
 
 def _say(text: str = "") -> None:
@@ -97,17 +88,10 @@ def _safe(value: object) -> str:
 
 
 def _command(action: Command) -> Callable[[argparse.Namespace], int]:
-    """Run an async command; what it refuses becomes one line on stderr and exit 1."""
+    """Run an async command; what it refuses goes up to the border."""
 
     def run(args: argparse.Namespace) -> int:
-        try:
-            return asyncio.run(action(args))
-        except _ERRORS as exc:
-            print(f"writein: {_safe(str(exc) or type(exc).__name__)}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print("writein: interrupted", file=sys.stderr)
-            return 130
+        return asyncio.run(action(args))
 
     return run
 
@@ -116,16 +100,9 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(args.config)
 
 
-def _existing_store(config: Config) -> str:
-    """The store URL; admin commands never create a store (`writein init` does)."""
-    path = Path(config.store_url)
-    if "://" not in config.store_url and not path.is_file():
-        raise AdminError(f"no store at {path}: run `writein init` first")
-    return config.store_url
-
-
 async def _store(config: Config) -> Store:
-    return await open_store(_existing_store(config))
+    """The existing store; admin commands never create one (`writein init` does)."""
+    return await open_existing_store(config.store_url)
 
 
 def _admin_passphrase(args: argparse.Namespace) -> bytes:
@@ -134,6 +111,7 @@ def _admin_passphrase(args: argparse.Namespace) -> bytes:
         env=ENV_ADMIN_PASSPHRASE,
         file=Path(file) if file else None,
         prompt="Admin (organisation key) passphrase: ",
+        whose=ADMIN,
     )
 
 
@@ -143,10 +121,13 @@ def _relay_passphrase(config: Config) -> bytes:
         env=ENV_RELAY_PASSPHRASE,
         file=config.resolve(file) if file is not None else None,
         prompt="Relay key passphrase: ",
+        whose=RELAY,
     )
 
 
 def _org(args: argparse.Namespace, config: Config) -> SigningKeyPair:
+    if not args.org_key:
+        check_data_dir(config.data_dir)
     path = Path(args.org_key) if args.org_key else Layout(config.data_dir).org_key
     return load_org_key(path, _admin_passphrase(args), config.trust.org_fingerprint)
 
@@ -598,7 +579,10 @@ def _seconds(text: str) -> float:
 def _cmd_init(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     admin = get_passphrase(
-        env=ENV_ADMIN_PASSPHRASE, prompt="New admin (organisation key) passphrase: ", confirm=True
+        env=ENV_ADMIN_PASSPHRASE,
+        prompt="New admin (organisation key) passphrase: ",
+        confirm=True,
+        whose=replace(ADMIN, given_by=f"${ENV_ADMIN_PASSPHRASE} or a prompt"),
     )
     relay_file = config.relay.key_passphrase_file
     relay = get_passphrase(
@@ -606,6 +590,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
         file=config.resolve(relay_file) if relay_file is not None else None,
         prompt="New relay key passphrase: ",
         confirm=True,
+        whose=RELAY,
     )
     result = asyncio.run(initialise(config, admin_passphrase=admin, relay_passphrase=relay))
     print(f"writein is set up in {result.layout.data_dir}")

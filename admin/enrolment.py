@@ -15,9 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from telegram import Bot
-from telegram.error import InvalidToken, TelegramError
-
 from core.config import Config
 from core.errors import WriteinError
 from core.settings import TRUST_CHANGED_SETTING
@@ -210,6 +207,10 @@ def check_token_format(token: str) -> str:
 
 async def check_token(config: Config, token: str) -> int:
     """Ask the configured Bot API who this token belongs to (getMe); returns the bot id."""
+    # python-telegram-bot loads here, not with every `writein` command (writein/main.py).
+    from telegram import Bot
+    from telegram.error import InvalidToken, TelegramError
+
     token = check_token_format(token)
     bot = Bot(token, base_url=config.telegram.base_url, base_file_url=config.telegram.base_file_url)
     try:

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from core.passphrase import RELAY, unlocking
 from crypto import DEFAULT_ARGON2, Argon2Params, EncryptionKeyPair, SigningKeyPair
 from store.keyfiles import read_secret_file, write_secret_file
 
@@ -271,7 +272,8 @@ class RelayKeyRing:
 
     @classmethod
     def load(cls, path: Path, passphrase: bytes) -> RelayKeyRing:
-        return cls.from_bytes(read_secret_file(path, passphrase, kind=RELAY_KEY_KIND))
+        with unlocking(RELAY, path):
+            return cls.from_bytes(read_secret_file(path, passphrase, kind=RELAY_KEY_KIND))
 
 
 def _entry(raw: bytes, peppers: dict[int, bytes]) -> RelayKeys:

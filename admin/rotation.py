@@ -48,13 +48,13 @@ from admin.refs import (
     seal_message_ref,
     seal_update,
 )
-from admin.setup import Layout, SetupError, load_org_key, publish_relay_keys
+from admin.setup import Layout, SetupError, check_data_dir, load_org_key, publish_relay_keys
 from core.config import Config
 from core.errors import WriteinError
 from core.settings import KEY_VERSION_SETTING
 from core.trust import load_trust
-from crypto import Argon2Params, CryptoError, Envelope, rewrap
-from store import KeyPurpose, KeyStatus, SealedItem, SealedKind, Store, open_store
+from crypto import Argon2Params, CryptoError, Envelope, SigningKeyPair, rewrap
+from store import KeyPurpose, KeyStatus, SealedItem, SealedKind, Store, open_existing_store
 from store.keyfiles import key_file_params
 
 __all__ = [
@@ -219,6 +219,7 @@ class _Rotation:
         self.store = store
         self.layout = Layout(config.data_dir)
         self._admin_passphrase = admin_passphrase
+        self._org: SigningKeyPair | None = None
         self._relay_passphrase = relay_passphrase
         self._progress = progress
         self._org_key = org_key or self.layout.org_key
@@ -249,6 +250,13 @@ class _Rotation:
 
     async def run(self, wait_for_relay: float) -> RotationReport:
         started = time.monotonic()
+        # The organisation key first: a wrong admin passphrase must change nothing, not
+        # leave a staged key ring behind (the steps below write the ring and the store).
+        # (On the loop, as before: a second Argon2 thread beside a live relay's worker can
+        # hang OpenSSL, see bot/offload.py.)
+        self._org = load_org_key(
+            self._org_key, self._admin_passphrase, self.config.trust.org_fingerprint
+        )
         raw = await self.store.get_setting(ROTATION_SETTING)
         resumed = raw is not None
         if raw is not None:
@@ -301,10 +309,10 @@ class _Rotation:
         new = self.ring().version(self.state.to_version)
         if new is None:
             raise RotationError(f"the key ring lost key set v{self.state.to_version}")
-        org = load_org_key(self._org_key, self._admin_passphrase, self.config.trust.org_fingerprint)
+        assert self._org is not None
         try:
             async with self.store.transaction() as tx:
-                await publish_relay_keys(tx, org, new)
+                await publish_relay_keys(tx, self._org, new)
         except SetupError as exc:
             raise RotationError(str(exc)) from None
         self.tick("publish")
@@ -497,11 +505,12 @@ async def rotate_relay_keys(
     ``org_key``: the organisation key file, if not in the data directory. ``argon2``:
     the ring file's Argon2id cost; by default the one it already has.
     """
+    check_data_dir(config.data_dir)
     layout = Layout(config.data_dir)
     if not layout.relay_key.exists():
         raise RotationError(f"{layout.relay_key} does not exist: run `writein init` first")
     with _exclusive(layout.rotation_lock):
-        async with await open_store(config.store_url) as store:
+        async with await open_existing_store(config.store_url) as store:
             rotation = _Rotation(
                 config,
                 store,

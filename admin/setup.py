@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from admin.keyring import RelayKeyRing, RelayKeys
 from core.config import Config
-from core.errors import WriteinError
+from core.errors import EXIT_STORE, WriteinError
+from core.passphrase import ADMIN, unlocking
 from core.trust import ORG_PUBLIC_KEY_SETTING
 from crypto import (
     DEFAULT_ARGON2,
@@ -27,7 +29,7 @@ from crypto import (
     fingerprint_matches,
     verify_certificate,
 )
-from store import KeyPurpose, StoreOperations, open_store
+from store import KeyPurpose, StoreOperations, open_store, sqlite_path
 from store.keyfiles import read_secret_file, write_secret_file
 
 ORG_KEY_KIND = "org"
@@ -36,6 +38,12 @@ RELAY_CERT_NAME = "relay"
 
 class SetupError(WriteinError):
     """The data directory is already set up, or cannot be created."""
+
+
+class DataDirError(SetupError):
+    """The data directory is not a folder this user owns (exit 5, like an unreachable store)."""
+
+    exit_code = EXIT_STORE
 
 
 @dataclass(frozen=True)
@@ -68,14 +76,52 @@ class InitResult:
     layout: Layout
 
 
+def check_data_dir(path: Path) -> None:
+    """Refuse a data directory that is missing, not a folder, or another user's.
+
+    Run as another user (root, say), a command would leave files the relay cannot open,
+    and root would otherwise write anywhere: the owner is checked, not only the mode.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise DataDirError(
+            f"the data directory {path} does not exist: check paths.data_dir, or run `writein init`"
+        ) from None
+    except OSError as exc:
+        raise DataDirError(
+            f"the data directory {path} cannot be used: {(exc.strerror or '').lower()}; "
+            "check paths.data_dir"
+        ) from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise DataDirError(
+            f"the data directory {path} is not a folder: check paths.data_dir in the configuration"
+        )
+    if info.st_uid != os.geteuid():
+        raise DataDirError(
+            f"the data directory {path} belongs to uid {info.st_uid}, not to this user "
+            f"(uid {os.geteuid()}): run writein as the user that owns it (sudo -u …)"
+        )
+
+
 def _private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:
+        pass  # a file in the way: check_data_dir says so
+    except OSError as exc:
+        raise DataDirError(
+            f"cannot create the data directory {path}: {(exc.strerror or '').lower()}; "
+            "check paths.data_dir"
+        ) from None
+    check_data_dir(path)
     os.chmod(path, 0o700)
 
 
 def load_org_key(path: Path, passphrase: bytes, pinned_fingerprint: str) -> SigningKeyPair:
     """The organisation key from its file, refused unless it is the one the config pins."""
-    org = SigningKeyPair.from_seed(read_secret_file(path, passphrase, kind=ORG_KEY_KIND))
+    with unlocking(ADMIN, path):
+        org = SigningKeyPair.from_seed(read_secret_file(path, passphrase, kind=ORG_KEY_KIND))
     if not pinned_fingerprint:
         raise SetupError("trust.org_fingerprint is not set in the configuration")
     if not fingerprint_matches(org.public, pinned_fingerprint):
@@ -138,7 +184,7 @@ async def initialise(
     argon2: Argon2Params = DEFAULT_ARGON2,
 ) -> InitResult:
     layout = Layout(config.data_dir)
-    store_path = Path(config.store_url)
+    store_path = sqlite_path(config.store_url)
     for existing in (layout.relay_key, layout.org_key, store_path):
         if existing.exists():
             raise SetupError(

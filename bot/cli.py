@@ -8,12 +8,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.run import run_relay
 from core.config import load_config
 from core.subcommands import run_group
 
 
 def _cmd_bot(args: argparse.Namespace) -> int:
+    from bot.run import run_relay  # the relay and python-telegram-bot load only for `bot`
+
     level = getattr(logging, args.log_level.upper())
     return asyncio.run(run_relay(load_config(args.config), log_level=level))
 

@@ -1,18 +1,22 @@
 """The identity firewall's first gate: from a Telegram update, keep only what the relay needs.
 
 Names, usernames, phone numbers and Telegram's language_code are never copied out of the
-update. The user id is kept only long enough to compute the keyed lookup hash, and the chat
-id only to be sealed for reply delivery; neither is ever stored or logged as it is.
+update, nor anything of a forward's origin but its kind (ADR 0077). The user id is kept
+only long enough to compute the keyed lookup hash, and the chat id only to be sealed for
+reply delivery; neither is ever stored or logged as it is.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
-from telegram import Bot, CallbackQuery, Message, MessageEntity, MessageOrigin, Update
+from telegram import Bot, CallbackQuery, Message, MessageEntity, MessageOriginChannel, Update
+
+from core.payload import forward_origin
 
 
 class Kind(StrEnum):
@@ -65,28 +69,59 @@ class Incoming(BaseModel):
     file: FileRef | None = None
     edited: bool = False
     media_group_id: str | None = None
-    # The forwarded message's origin, as Telegram states it (third-party names included):
-    # it only ever travels inside the sealed envelope.
+    # The forwarded message's origin, reduced to its kind (core.payload.forward_origin).
     forward_origin: Annotated[dict[str, object] | None, Field(repr=False)] = None
 
 
-def _origin(origin: MessageOrigin | None) -> dict[str, object] | None:
+def _origin(message: Message) -> dict[str, object] | None:
+    """What a forward keeps of its origin (ADR 0077): the kind, nothing that names anyone.
+
+    A forward of the source's own message would otherwise carry their own Telegram name
+    (``sender_user``, or ``sender_user_name`` if they hide their account), and a forward
+    from a group or private channel names a place the source belongs to. Only a public
+    channel keeps its public title, username, post number and date.
+    """
+    origin = message.forward_origin
     if origin is None:
-        return None
-    data = origin.to_dict()
-    # Keep who/what the forward says it came from, without the source's own ids.
-    keep = {"type", "date", "sender_user_name", "author_signature", "message_id"}
-    out: dict[str, object] = {k: v for k, v in data.items() if k in keep}
-    user = data.get("sender_user")
-    if isinstance(user, dict):
-        name = " ".join(str(user[k]) for k in ("first_name", "last_name") if user.get(k))
-        out["sender_name"] = name
-    chat = data.get("chat") or data.get("sender_chat")
-    if isinstance(chat, dict):
-        out["chat_title"] = str(chat.get("title") or "")
-        if chat.get("username"):
-            out["chat_username"] = str(chat["username"])
-    return out
+        return _legacy_origin(message.api_kwargs)
+    if isinstance(origin, MessageOriginChannel):
+        data = origin.to_dict()
+        return forward_origin(
+            "channel",
+            chat_title=origin.chat.title,
+            chat_username=origin.chat.username,
+            message_id=origin.message_id,
+            date=_int(data.get("date")),
+        )
+    return forward_origin(str(origin.type))
+
+
+def _legacy_origin(extra: Mapping[str, object]) -> dict[str, object] | None:
+    """The same from the fields the Bot API had before forward_origin (before 7.0), which
+    python-telegram-bot leaves in ``api_kwargs``: an old self-hosted Bot API server."""
+    chat = extra.get("forward_from_chat")
+    if isinstance(chat, Mapping):
+        if chat.get("type") != "channel":
+            return forward_origin("chat")
+        username, title = chat.get("username"), chat.get("title")
+        return forward_origin(
+            "channel",
+            chat_title=title if isinstance(title, str) else None,
+            chat_username=username if isinstance(username, str) else None,
+            message_id=_int(extra.get("forward_from_message_id")),
+            date=_int(extra.get("forward_date")),
+        )
+    if "forward_from" in extra:
+        return forward_origin("user")
+    if "forward_sender_name" in extra:
+        return forward_origin("hidden_user")
+    if "forward_date" in extra:
+        return forward_origin("other")
+    return None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _command(message: Message) -> tuple[str | None, str]:
@@ -159,7 +194,7 @@ def _from_message(update_id: int, message: Message, *, edited: bool) -> Incoming
         file=file,
         edited=edited,
         media_group_id=message.media_group_id,
-        forward_origin=_origin(message.forward_origin),
+        forward_origin=_origin(message),
     )
 
 

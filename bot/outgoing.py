@@ -66,6 +66,11 @@ class Outgoing:
     def pending(self) -> int:
         return sum(len(q) for q in self._queues.values())
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing being sent (a job leaves its queue as its send starts)."""
+        return not self._workers
+
     async def drain(self, *, flush: bool = True) -> None:
         """Wait until every queue is empty; ``flush`` sends coalesced ones without waiting."""
         if flush:

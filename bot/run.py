@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import sys
@@ -13,7 +14,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from admin.keyring import KeyRingFile
-from admin.setup import Layout
+from admin.setup import Layout, check_data_dir
 from bot.early_stop import STOP_REQUESTED, install_early_stop, on_stop
 from bot.logsafety import setup_logging
 from bot.offload import argon2_work
@@ -21,7 +22,7 @@ from bot.relay import Relay, TokenFile
 from bot.supervise import TaskFailed, retry_until_done
 from core.config import Config
 from core.errors import WriteinError
-from core.passphrase import get_passphrase
+from core.passphrase import RELAY, get_passphrase
 from core.settings import ENV_RELAY_PASSPHRASE
 from store import open_store
 from store.keyfiles import read_key_file
@@ -33,6 +34,10 @@ SWITCH_INTERVAL_SECONDS = 0.0005
 
 class TokenError(WriteinError):
     """No bot token could be read."""
+
+
+class TelegramUnreachableError(WriteinError):
+    """getMe failed at start-up as often as ``telegram.start_attempts`` allows (exit 1)."""
 
 
 def read_token(config: Config) -> str:
@@ -58,7 +63,9 @@ async def run_relay(
     """Run the relay; 0 after a stop (SIGTERM, SIGINT or ``stop``), 1 if a task gave up.
 
     A stop is honoured at every point of start-up: the signals are caught from the first
-    line of the `writein` command on (bot/entry.py), and each step below checks for one.
+    line of the `writein` command on (writein/main.py), and each step below checks for one.
+    Raises a WriteinError (one line at the command's border) for what a person must fix:
+    the data directory, the token, the relay passphrase, a Telegram never reached.
     """
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
@@ -66,6 +73,7 @@ async def run_relay(
     # a busy event loop would otherwise keep for up to 5 ms each time.
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     token = read_token(config)
+    check_data_dir(config.data_dir)
     formatter = setup_logging(log_level, secrets=[token])
     log.info("relay starting")
     if stop.is_set():
@@ -74,6 +82,7 @@ async def run_relay(
     passphrase = get_passphrase(
         env=ENV_RELAY_PASSPHRASE,
         file=config.resolve(relay_file) if relay_file is not None else None,
+        whose=RELAY,
     )
     keyfile = KeyRingFile(Layout(config.data_dir).relay_key, passphrase)
     log.info("unlocking the relay key ring")
@@ -99,7 +108,20 @@ async def run_relay(
         trust = await relay.trust()
         if not trust.handlers:
             log.warning("no certified handler yet: intake waits until one is enrolled")
-        if not await retry_until_done("start", bot.initialize, stop, relay.supervision):
+        # getMe: retried with the relay's backoff, but not for ever (ADR 0073): a relay
+        # that never reached Telegram exits 1 with one line, for the service manager.
+        attempts = config.telegram.start_attempts
+        backoff = dataclasses.replace(relay.supervision, give_up_after=attempts)
+        try:
+            started = await retry_until_done("start", bot.initialize, stop, backoff)
+        except TaskFailed as exc:
+            await _shutdown(bot)
+            raise TelegramUnreachableError(
+                f"Telegram did not answer at start-up ({attempts} tries of getMe at "
+                f"[telegram] base_url, the last: {exc.cause_name}): check base_url, the "
+                "network and the token; exiting with 1 for the service manager to restart"
+            ) from None
+        if not started:
             return _stopped()  # getMe never answered before the stop
         try:
             log.info("relay running (key set v%d)", ring.current.version)

@@ -8,12 +8,14 @@ passphrases) never live in the TOML itself: it only names where they come from.
 from __future__ import annotations
 
 import os
+import shlex
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from core.errors import EXIT_USAGE, WriteinError
 
@@ -29,6 +31,7 @@ class ConfigError(WriteinError):
 
 
 class _Section(BaseModel):
+    # Booleans are StrictBool: TOML has true and false, and 'no' or 1 is a mistake to name.
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -55,6 +58,10 @@ class TelegramConfig(_Section):
     base_file_url: str = "https://api.telegram.org/file/bot"
     mode: Literal["polling", "webhook"] = "polling"
     poll_timeout_seconds: Annotated[int, Field(ge=0, le=50)] = 30
+    # How often `writein bot` tries getMe at start-up (backoff 1, 2, 4 … 30 s) before it
+    # exits with 1 for the service manager to restart it: 10 is about 2.5 minutes. Once
+    # running, the relay waits out an unreachable Telegram for as long as it takes.
+    start_attempts: Annotated[int, Field(ge=1, le=1000)] = 10
     webhook: WebhookConfig = WebhookConfig()
 
     @model_validator(mode="after")
@@ -71,10 +78,10 @@ class TrustConfig(_Section):
 
 class RelayConfig(_Section):
     languages: Annotated[tuple[Language, ...], Field(min_length=1)] = ("en", "ru", "uk")
-    delete_ingested: bool = True
+    delete_ingested: StrictBool = True
     dialogue_timeout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
-    allow_voice: bool = False
-    strip_image_metadata: bool = True
+    allow_voice: StrictBool = False
+    strip_image_metadata: StrictBool = True
     max_attachment_mb: Annotated[int, Field(ge=1, le=20)] = 20
     max_text_chars: Annotated[int, Field(ge=1, le=4096)] = 4096
     # A hard cap against abuse, not a pace: everything up to it is stored (decision 0074).
@@ -106,7 +113,7 @@ class IntakeChoice(_Section):
 class IntakeQuestion(_Section):
     id: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
     kind: Literal["choice", "text"]
-    optional: bool = False
+    optional: StrictBool = False
     prompt: Prompt
     choices: tuple[IntakeChoice, ...] = ()
     max_chars: Annotated[int, Field(ge=1, le=4096)] = 1000
@@ -203,15 +210,28 @@ def parse_config(data: Mapping[str, object], *, base_dir: Path, source: Path) ->
 def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     path = find_config_path(explicit)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            _refuse_writable_by_others(path, os.fstat(handle.fileno()))
+            raw = handle.read()
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: no configuration file (pass --config FILE or set {ENV_CONFIG})"
         ) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror}") from None
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise ConfigError(f"{path}: cannot read the configuration: {reason}") from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return parse_config(data, base_dir=path.resolve().parent, source=path)
+
+
+def _refuse_writable_by_others(path: Path, info: os.stat_result) -> None:
+    """A configuration others may change is refused: it names the keys and the store."""
+    mode = stat.S_IMODE(info.st_mode)
+    if stat.S_ISREG(info.st_mode) and mode & 0o022:
+        raise ConfigError(
+            f"{path} can be changed by other users (mode {mode:04o}), who could point "
+            f"writein at their own keys and store: run chmod go-w {shlex.quote(str(path))}"
+        )

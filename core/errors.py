@@ -1,15 +1,16 @@
 """The root of every error writein reports to a person, and its exit codes.
 
 Each room raises its own subclasses; the one CLI border (core.subcommands) prints
-``writein: <message>`` and exits with the class's ``exit_code``. The convention, shared by
-every subcommand (ADR 0046)::
+``writein: <message>`` (one line, never a traceback unless ``--debug``) and exits with the
+class's ``exit_code``. The convention, shared by every subcommand (ADR 0046)::
 
     0    done
     1    refused or failed (anything below that has no code of its own)
     2    usage: bad arguments or input, a missing or unsafe configuration
     3    a key problem: no key file, unsafe mode, wrong passphrase (says whose)
     4    not certified: key not enrolled or revoked, organisation key not the pinned one
-    5    the store is unreachable, missing, locked, damaged or newer than this writein
+    5    the store or the data directory is unreachable, missing, locked, damaged, newer
+         than this writein, or another user's
     6    no such case, attachment or handler
     7    the case is not assigned to this officer
     130  interrupted (Ctrl-C)

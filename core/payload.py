@@ -9,11 +9,41 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 BODY_VERSION = 1
+
+# What a forwarded message keeps of where it came from (ADR 0077): the kind of origin, as
+# the Bot API names it, and nothing else — no name, id, username, signature or date —
+# except for a public channel (one with a username): its public title and address, the
+# post's number and its date, so that an officer can find the post.
+FORWARD_KINDS: Final = ("user", "hidden_user", "chat", "channel")
+FORWARD_OTHER: Final = "other"  # a kind Telegram added after this code was written
+PUBLIC_CHANNEL_FIELDS: Final = ("chat_title", "chat_username", "message_id", "date")
+
+
+def forward_origin(
+    kind: str,
+    *,
+    chat_title: str | None = None,
+    chat_username: str | None = None,
+    message_id: int | None = None,
+    date: int | None = None,
+) -> dict[str, object]:
+    """A forward's origin as a body keeps it: ``{"type": kind}``; a public channel (one
+    with ``chat_username``) also keeps its title, username, post number and date."""
+    kind = kind if kind in FORWARD_KINDS else FORWARD_OTHER
+    if kind != "channel" or not chat_username:
+        return {"type": kind}
+    out: dict[str, object] = {"type": kind, "chat_title": chat_title or ""}
+    out["chat_username"] = chat_username
+    if message_id is not None:
+        out["message_id"] = message_id
+    if date is not None:
+        out["date"] = date
+    return out
 
 
 class BodyError(ValueError):
@@ -58,6 +88,8 @@ class SourceMessage(_Body):
     # The source's Telegram message id: not an identity, it links an edit to what it edits.
     ref: int | None = None
     edit: bool = False
+    # ``forward_origin``: what ``forward_origin()`` makes. Bodies sealed before ADR 0077
+    # may hold more (a sender's name, a chat's title) and still decode as they were.
     forward_origin: dict[str, object] | None = None
     media_group: str | None = None
     attachments: tuple[AttachmentRef, ...] = ()

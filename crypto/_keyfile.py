@@ -37,11 +37,28 @@ SALT_SIZE: Final = 16
 MAX_SECRET_SIZE: Final = 64 * 1024
 _KIND = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
-# Hard limits for any file, read or written: a tampered header must not make
-# opening a key file take hours or all the machine's memory.
-_MAX_ITERATIONS: Final = 64
-_MAX_LANES: Final = 64
-_MAX_MEMORY_KIB: Final = 4 * 1024 * 1024  # 4 GiB
+# Hard limits for any file, read or written (docs/protocol.md §6): a key file's header is
+# checked against them before any Argon2id work, so a tampered header cannot make opening
+# take long or the machine's memory. The default (t=3, p=4, 64 MiB) takes about 0.3 s on
+# the 2-core build machine. At most 1 GiB (16x the default's memory): a relay on a small
+# VPS and an officer's laptop can still allocate it, 4 GiB they cannot. At most 16 passes
+# and 16 lanes (5x the default's passes, 4x its lanes), and passes x memory at most 4 GiB
+# (21x the default's work: t=4 at 1 GiB takes about 4 s there, t=16 at 1 GiB would take
+# 10 s).
+MAX_ITERATIONS: Final = 16
+MAX_LANES: Final = 16
+MAX_MEMORY_KIB: Final = 1024 * 1024  # 1 GiB
+MAX_WORK_KIB: Final = 4 * 1024 * 1024  # iterations x memory_kib: 4 GiB of passes
+
+
+def too_much_work(iterations: int, lanes: int, memory_kib: int) -> bool:
+    """Whether Argon2id parameters ask for more than any writein file may (the limits above)."""
+    return (
+        iterations > MAX_ITERATIONS
+        or lanes > MAX_LANES
+        or memory_kib > MAX_MEMORY_KIB
+        or iterations * memory_kib > MAX_WORK_KIB
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +76,8 @@ class Argon2Params:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"Argon2 {name} must be an int")
-        if not (
-            1 <= self.iterations <= _MAX_ITERATIONS
-            and 1 <= self.lanes <= _MAX_LANES
-            and 8 * self.lanes <= self.memory_kib <= _MAX_MEMORY_KIB
-        ):
+        too_little = self.iterations < 1 or self.lanes < 1 or self.memory_kib < 8 * self.lanes
+        if too_little or too_much_work(self.iterations, self.lanes, self.memory_kib):
             raise ValueError(f"Argon2 parameters out of range: {self}")
 
     @property
@@ -170,7 +184,8 @@ def open_secret(blob: bytes, passphrase: bytes, *, kind: str) -> bytes:
     """Open a key file sealed by :func:`seal_secret`.
 
     Raises InvalidKeyFile if the blob is not a writein key file, uses an
-    unsupported format or parameters, or holds another ``kind`` of key;
+    unsupported format or parameters (a header asking for more Argon2id work than
+    the limits above is refused before any), or holds another ``kind`` of key;
     WrongPassphrase if the passphrase does not open it.
     """
     blob = as_bytes(blob, "blob")
@@ -196,6 +211,14 @@ def open_secret(blob: bytes, passphrase: bytes, *, kind: str) -> bytes:
         raise InvalidKeyFile(f"this key file holds a {file_kind!r} key, expected {kind!r}")
     if len(salt) != SALT_SIZE:
         raise InvalidKeyFile("unsupported salt size in key file")
+    # Before any work: the header alone decides how much memory and time opening takes.
+    if too_much_work(iterations, lanes, memory_kib):
+        raise InvalidKeyFile(
+            "Argon2 parameters in key file are out of range: its header asks for too much "
+            f"work (t={iterations}, p={lanes}, m={memory_kib} KiB; writein allows at most "
+            f"t={MAX_ITERATIONS}, p={MAX_LANES}, m={MAX_MEMORY_KIB} KiB = 1 GiB and "
+            f"t×m={MAX_WORK_KIB} KiB): the file was altered, or not written by writein"
+        )
     try:
         params = Argon2Params(iterations=iterations, lanes=lanes, memory_kib=memory_kib)
     except ValueError:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from core.subcommands import run_group
+from core.subcommands import Parser, run_group
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -16,9 +16,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
-    from telesim.__main__ import main as sim_main
+    import asyncio
 
-    return sim_main(args.sim_args)
+    from telesim.__main__ import build_parser, parse_args, serve
+
+    # `writein sim --port N` and `writein sim -- --port N` alike: everything after `sim`
+    # is the simulator's, parsed by its own options (errors are one line, exit 2).
+    parser = build_parser(prog="writein sim", parser_class=Parser)
+    options = parse_args(args.sim_args, parser)
+    try:
+        return asyncio.run(serve(options))
+    except ValueError as exc:  # a bad token
+        parser.error(str(exc))
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,10 +48,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="an empty or new folder for the demo's files (default: a new temporary folder)",
     )
     parser.set_defaults(func=_cmd_demo)
+    # No option of its own (no prefix character can start one): every argument, `--port 1`
+    # or `-- --port 1`, is handed to the simulator's parser in _cmd_sim.
     p = subparsers.add_parser(
-        "sim", help="run the local Telegram Bot API simulator (options: writein sim --help)"
+        "sim",
+        help="run the local Telegram Bot API simulator (options: writein sim --help)",
+        add_help=False,
+        prefix_chars="\0",
     )
-    p.add_argument("sim_args", nargs=argparse.REMAINDER, help="options for the simulator")
+    p.add_argument("sim_args", nargs="*", help="options for the simulator")
     p.set_defaults(func=_cmd_sim)
 
 

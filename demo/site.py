@@ -202,7 +202,8 @@ async def build_site(root: Path, *, base_url: str, base_file_url: str, token: st
     text = config_text(
         base_url=base_url, base_file_url=base_file_url, fingerprint=result.org_fingerprint
     )
-    await asyncio.to_thread(config_file.write_text, text, encoding="utf-8")
+    # Private whatever the umask: writein refuses a configuration others may change.
+    await asyncio.to_thread(_write_private, config_file, text.rstrip("\n"))
     config = load_config(config_file)
 
     # Each officer makes their own key; the admin certifies the public bundle.

@@ -24,6 +24,7 @@ import importlib
 import json
 import re
 import secrets
+import shlex
 import sys
 import tempfile
 import time
@@ -33,8 +34,10 @@ from typing import Any
 
 from admin.keyring import RelayKeyRing
 from core.caseid import CASE_ID_PATTERN
+from core.errors import EXIT_USAGE
 from core.i18n import catalog
 from core.settings import KEY_VERSION_SETTING
+from core.subcommands import fail
 from crypto import Envelope, InvalidEnvelope, open_envelope
 from demo.photo import make_photo, read_exif
 from demo.relay_process import RelayProcess
@@ -761,20 +764,21 @@ class Demo:
         assert site is not None
         alice = site.officers["alice"]
         config = site.config_file
+        writein, venv_bin = writein_command()
         print()
         print("Explore further")
         print("---------------")
         lines = [
             "The case officer's console (TUI) on the demo's data, as alice:",
-            f"  writein console --config {config}",
+            f"  {writein} console --config {config}",
             f"  passphrase: {alice.passphrase}",
             "The same, scriptable:",
-            f"  writein console show {self.case_id} --config {config} "
+            f"  {writein} console show {self.case_id} --config {config} "
             f"--passphrase-file {alice.passphrase_file}",
             "The simulator again, and this relay against it (two terminals); a simulated user "
             "is driven over HTTP (telesim/README.md, control API):",
-            f"  writein sim -- --port {_port(site)} --token {site.token} --user 42:Olena::uk",
-            f"  writein bot --config {config}",
+            f"  {writein} sim --port {_port(site)} --token {site.token} --user 42:Olena::uk",
+            f"  {writein} bot --config {config}",
             "  curl -s -XPOST -H 'content-type: application/json' -d '{\"text\": \"/start\"}' \\",
             f"    http://127.0.0.1:{_port(site)}/_sim/users/42/send_text",
             "A bot of your own on real Telegram: put its BotFather token in "
@@ -783,8 +787,25 @@ class Demo:
             'base_file_url = "https://api.telegram.org/file/bot"',
             "  in the configuration (docs/operations.md covers a real deployment).",
         ]
+        if venv_bin is not None:
+            activate = shlex.quote(str(venv_bin / "activate"))
+            lines.append(f"(or put `writein` on PATH for this shell first: . {activate})")
         for line in lines:
             print(line)
+
+
+def writein_command() -> tuple[str, Path | None]:
+    """How to run `writein` as printed, whatever the shell's PATH, and the venv's bin/.
+
+    The `writein` script beside this Python (the venv's), by absolute path; else this
+    Python running the package (``python -m writein``).
+    """
+    bin_dir = Path(sys.executable).parent
+    script = bin_dir / "writein"
+    if script.is_file():
+        has_activate = (bin_dir / "activate").is_file()
+        return shlex.quote(str(script)), bin_dir if has_activate else None
+    return f"{shlex.quote(sys.executable)} -m writein", None
 
 
 def _port(site: Site) -> int:
@@ -862,8 +883,9 @@ def demo_command(args: argparse.Namespace) -> int:
     if args.data_dir:
         root = Path(args.data_dir).absolute()
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
-            print(f"writein: {root} is not empty; the demo needs a new folder", file=sys.stderr)
-            return 2
+            what = "is not empty" if root.is_dir() else "is not a folder"
+            fail(f"{root} {what}; the demo needs a new or empty folder (--data-dir)")
+            return EXIT_USAGE
     else:
         root = Path(tempfile.mkdtemp(prefix="writein-demo-"))
     try:

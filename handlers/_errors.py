@@ -1,7 +1,8 @@
 """The exceptions of the handler console, and the one border that translates into them.
 
-Everything the console refuses is a :class:`ConsoleError` whose message is one line a
-case officer can act on, and whose ``exit_code`` the CLI returns. Lower layers' errors
+Everything the console refuses is a :class:`ConsoleError` (a core.errors.WriteinError)
+whose message is one line a case officer can act on, and whose ``exit_code`` (the shared
+convention of core.errors) the `writein` command's border returns. Lower layers' errors
 (key files, crypto, the store, the configuration) are mapped in :func:`translating`, the
 one place that knows about them::
 
@@ -24,11 +25,12 @@ from typing import ClassVar
 
 from core.config import ConfigError
 from core.errors import WriteinError
-from core.passphrase import PassphraseError
+from core.passphrase import OFFICER, PassphraseError, wrong_passphrase_message
 from core.trust import TrustError
 from crypto import InvalidKeyFile, WrongPassphrase
 from store import (
     SchemaError,
+    StoreMissingError,
     StoreUnavailableError,
     StoreURLError,
 )
@@ -91,7 +93,7 @@ def translating(*, key_file: object = None) -> Iterator[None]:
     try:
         yield
     except WrongPassphrase:
-        raise WrongPassphraseError(f"wrong passphrase for the key file {key_file}") from None
+        raise WrongPassphraseError(wrong_passphrase_message(OFFICER, key_file)) from None
     except InvalidKeyFile:
         raise KeyProblem(f"{key_file} is not a writein handler key file") from None
     except KeyFileError as exc:
@@ -102,5 +104,7 @@ def translating(*, key_file: object = None) -> Iterator[None]:
         raise NotCertifiedError(_one_line(str(exc))) from None
     except ConfigError as exc:
         raise UsageError(_one_line(str(exc))) from None
-    except (StoreUnavailableError, StoreURLError, SchemaError) as exc:
+    except (StoreMissingError, SchemaError) as exc:
+        raise StoreUnreachableError(_one_line(str(exc))) from None
+    except (StoreUnavailableError, StoreURLError) as exc:
         raise StoreUnreachableError(f"the store is unreachable: {_one_line(str(exc))}") from None

@@ -1,10 +1,11 @@
 """`writein console …` and `writein handler keygen`: the officer's commands.
 
 ``register(subparsers)`` adds them to the `writein` command; :func:`main` runs them
-alone (tests, or ``python -m handlers.cli``). Every command returns an exit code; what
-the console refuses is one line on stderr (``writein: error: …``) and the
-:class:`~handlers.ConsoleError` subclass's code. The commands and the TUI share the
-same case functions (handlers.cases, .thread, .compose, .manage, .export).
+alone (tests, or ``python -m handlers.cli``). What the console refuses is a
+:class:`~handlers.ConsoleError`; the `writein` command's one border (core.subcommands)
+prints it as one line, ``writein: …``, and exits with its code (ADR 0046). The commands
+and the TUI share the same case functions (handlers.cases, .thread, .compose, .manage,
+.export).
 
 Passphrases come from ``--passphrase-file`` (mode 0600), ``$WRITEIN_PASSPHRASE`` or a
 prompt. Output meant for people goes through core.untrusted; ``--json`` output is
@@ -23,8 +24,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from core.config import Config, load_config
-from core.passphrase import get_passphrase
-from core.subcommands import run_group
+from core.passphrase import OFFICER, get_passphrase
+from core.subcommands import run_group, warn
 from core.untrusted import render_untrusted
 from store import CaseFlag, CaseStatus, StoreError
 
@@ -38,7 +39,14 @@ from .cases import (
     require_assigned,
     search_cases,
 )
-from .compose import format_duration, parse_duration, send_note, send_reply
+from .compose import (
+    cancel_reply,
+    find_reply,
+    format_duration,
+    parse_duration,
+    send_note,
+    send_reply,
+)
 from .export import export_attachment
 from .keygen import keygen
 from .manage import assign, set_status
@@ -53,29 +61,19 @@ PASSPHRASE_ENV: Final = "WRITEIN_PASSPHRASE"  # noqa: S105 (a variable name, not
 Action = Callable[[Session, argparse.Namespace], Awaitable[int]]
 
 
-# -- the border -------------------------------------------------------------------------
+# -- output (errors go up to the border, core.subcommands) ---------------------------------
 
 
 def _say(text: str) -> None:
     print(text)
 
 
-def _fail(message: str) -> None:
-    print(f"writein: error: {render_untrusted(message, single_line=True)}", file=sys.stderr)
-
-
 def _warn(message: str) -> None:
-    print(f"writein: warning: {render_untrusted(message, single_line=True)}", file=sys.stderr)
+    warn(message)
 
 
 def _run(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
-    try:
-        return asyncio.run(main())
-    except ConsoleError as exc:
-        _fail(str(exc))
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
+    return asyncio.run(main())
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -91,6 +89,7 @@ def _passphrase(args: argparse.Namespace, prompt: str, *, confirm: bool = False)
             file=Path(file) if file else None,
             prompt=prompt,
             confirm=confirm,
+            whose=OFFICER,
         )
 
 
@@ -188,6 +187,7 @@ def _item_lines(item: ThreadItem) -> list[str]:
     if item.self_destruct_seconds:
         head += f" · self-destructs after {format_duration(item.self_destruct_seconds)}"
     head += f" · {item.delivery}" if item.delivery else ""
+    head += f" · id {item.message_id.hex()}" if item.direction.value == "out" else ""
     lines = [render_untrusted(head + " ---", single_line=True)]
     if item.forward_origin:
         origin = ", ".join(f"{k}: {v}" for k, v in item.forward_origin.items())
@@ -252,6 +252,15 @@ async def _reply(session: Session, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _cancel(session: Session, args: argparse.Namespace) -> int:
+    case_id, message_id = await find_reply(session, args.case_id, args.reply_id)
+    cancelled = await cancel_reply(session, case_id, message_id)
+    if cancelled.warning:
+        _warn(cancelled.warning)
+    _say(f"reply {message_id.hex()} cancelled: the relay will not send it")
+    return 0
+
+
 async def _note(session: Session, args: argparse.Namespace) -> int:
     sent = await send_note(session, args.case_id, args.body)
     _say(f"note {sent.message_id.hex()} added")
@@ -287,23 +296,16 @@ def _set_status(status: CaseStatus) -> Action:
 
 
 def _keygen(args: argparse.Namespace) -> int:
-    def run() -> int:
-        out = Path(args.out)
-        if out.exists():
-            raise UsageError(f"{out} exists; keygen never overwrites a key file")
-        passphrase = _passphrase(args, f"New passphrase for {out}: ", confirm=True)
-        result = keygen(args.name, out, passphrase)
-        _say(f"Handler key for {result.name} written to {out}. Keep it and its passphrase private.")
-        _say("Public bundle (give it to your admin to certify):")
-        _say(result.bundle_b64)
-        _say(f"Fingerprint (read it to the admin by phone or in person): {result.fingerprint}")
-        return 0
-
-    try:
-        return run()
-    except ConsoleError as exc:
-        _fail(str(exc))
-        return exc.exit_code
+    out = Path(args.out)
+    if out.exists():
+        raise UsageError(f"{out} exists; keygen never overwrites a key file")
+    passphrase = _passphrase(args, f"New passphrase for {out}: ", confirm=True)
+    result = keygen(args.name, out, passphrase)
+    _say(f"Handler key for {result.name} written to {out}. Keep it and its passphrase private.")
+    _say("Public bundle (give it to your admin to certify):")
+    _say(result.bundle_b64)
+    _say(f"Fingerprint (read it to the admin by phone or in person): {result.fingerprint}")
+    return 0
 
 
 def _rotate(args: argparse.Namespace) -> int:
@@ -313,7 +315,7 @@ def _rotate(args: argparse.Namespace) -> int:
         try:
             path = key_path(config, args.key)
             passphrase = _passphrase(args, f"Passphrase for {path}: ")
-            with translating():
+            with translating(key_file=path):
                 done = await rotate_handler_key(workspace, path, passphrase, force=args.force)
         finally:
             await workspace.close()
@@ -342,12 +344,15 @@ def _rotate(args: argparse.Namespace) -> int:
 def _tui(args: argparse.Namespace) -> int:
     from .tui import ConsoleApp  # Textual loads only for the interactive console
 
-    try:
-        config = _config(args)
-        path = key_path(config, getattr(args, "key", None))
-    except ConsoleError as exc:
-        _fail(str(exc))
-        return exc.exit_code
+    config = _config(args)
+    path = key_path(config, getattr(args, "key", None))
+
+    async def check() -> None:
+        # What would stop the TUI at once (no store, keys not the pinned organisation's)
+        # is one line here, before the screen is taken over.
+        await (await open_workspace(config)).close()
+
+    asyncio.run(check())
     app = ConsoleApp(
         open_workspace=lambda: open_workspace(config),
         key_file=path,
@@ -414,6 +419,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _text_options(p)
     p.add_argument(
         "--self-destruct", metavar="TIME", help="delete from the source's chat after 90s/30m/1h"
+    )
+
+    p = command(
+        "cancel",
+        "cancel your queued reply before the relay sends it (it leaves the thread)",
+        _cancel,
+    )
+    p.add_argument("case_id", metavar="CASE_ID")
+    p.add_argument(
+        "reply_id", metavar="REPLY_ID", help="as `reply` printed it (or its first 8 digits)"
     )
 
     p = command("note", "add an internal note (never sent to the source)", _note, reads_text=True)

@@ -8,6 +8,10 @@ either in the thread and on its way, or nowhere.
 
 A note is a ``Note`` body sealed as direction NOTE for the assigned handlers only; it
 never reaches the relay's outbox.
+
+A reply can be cancelled by the officer who wrote it until the relay claims it
+(:func:`cancel_reply`, ADR 0078): its outbox item and its stored copy go, in one
+transaction with the audit entry, and the thread no longer shows it.
 """
 
 from __future__ import annotations
@@ -23,15 +27,18 @@ import store
 from core.i18n import catalog
 from core.payload import Note, Reply, encode_body
 from crypto import Direction, EncryptionPublicKey, Envelope, seal
-from store import CaseFlag, CaseStatus, StoreOperations
+from store import CaseFlag, CaseStatus, NotCancellableError, NotFoundError, StoreOperations
 
-from ._errors import ConsoleError, UsageError
+from ._errors import ConsoleError, UnknownCaseError, UsageError
 from .cases import require_assigned
 from .session import Session
 
 __all__ = [
     "MAX_SELF_DESTRUCT_SECONDS",
+    "Cancelled",
     "Sent",
+    "cancel_reply",
+    "find_reply",
     "format_duration",
     "parse_duration",
     "preview",
@@ -43,6 +50,7 @@ MAX_SELF_DESTRUCT_SECONDS: Final = 47 * 3600
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION: Final = re.compile(r"(\d{1,6})\s*([smhd])")
 _MESSAGE_ID_SIZE: Final = 16
+_SHORTEST_ID: Final = 8  # hex digits of a reply id that `console cancel` accepts
 
 
 @dataclass(frozen=True)
@@ -145,7 +153,9 @@ async def send_reply(
         await tx.add_envelope(
             message_id, case.case_id, store.Direction.OUT, sealed.core, handler_wraps
         )
-        await tx.enqueue_outbox(case.case_id, for_relay.to_bytes(), message_id=message_id)
+        await tx.enqueue_outbox(
+            case.case_id, for_relay.to_bytes(), message_id=message_id, author=session.name
+        )
         await tx.append_audit(session.actor, "reply", case_id=case.case_id)
     return Sent(message_id, _warning(case.flags))
 
@@ -170,3 +180,84 @@ async def send_note(session: Session, case_id: str, text: str) -> Sent:
         )
         await tx.append_audit(session.actor, "note", case_id=case.case_id)
     return Sent(message_id)
+
+
+# -- cancelling a reply ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    case_id: str
+    message_id: bytes
+    #: Something the officer should know: an earlier attempt may have reached the source.
+    warning: str | None = None
+
+
+def _refusal(exc: NotCancellableError, case_id: str, message_id: bytes) -> ConsoleError:
+    what = f"reply {message_id.hex()[:_SHORTEST_ID]} in case {case_id} cannot be cancelled"
+    if exc.reason == "claimed":
+        return ConsoleError(f"{what}: the relay is sending it now")
+    if exc.reason == "sent":
+        return ConsoleError(f"{what}: the relay has already sent it to the source")
+    if exc.reason == "failed":
+        return ConsoleError(f"{what}: it failed and was never delivered, nothing is queued")
+    if exc.author is None:
+        return ConsoleError(f"{what}: it was queued before writein recorded who wrote a reply")
+    return ConsoleError(f"{what}: only its author, {exc.author}, can cancel it")
+
+
+async def find_reply(session: Session, case_id: str, typed: str) -> tuple[str, bytes]:
+    """The case (canonical id) and the reply a typed id names: the whole id as `reply`
+    and `show --json` print it (32 hex digits), or its first 8 or more digits."""
+    case = await require_assigned(session, case_id)
+    wanted = typed.strip().lower()
+    if not (_SHORTEST_ID <= len(wanted) <= 2 * _MESSAGE_ID_SIZE) or any(
+        ch not in "0123456789abcdef" for ch in wanted
+    ):
+        raise UsageError(
+            "a reply id is 32 hexadecimal digits, or at least its first 8 "
+            "(`console reply` prints it; `console show` lists it)"
+        )
+    found: set[bytes] = set()
+    after: int | None = None
+    while True:
+        items = await session.store.list_outbox(case.case_id, after_id=after, limit=1000)
+        found |= {
+            i.message_id for i in items if i.message_id and i.message_id.hex().startswith(wanted)
+        }
+        if len(items) < 1000:
+            break
+        after = items[-1].outbox_id
+    if not found:
+        raise UnknownCaseError(f"no reply {wanted} in case {case.case_id}")
+    if len(found) > 1:
+        raise UsageError(f"{wanted} names {len(found)} replies in case {case.case_id}: type more")
+    return case.case_id, found.pop()
+
+
+async def cancel_reply(session: Session, case_id: str, message_id: bytes) -> Cancelled:
+    """Cancel this officer's queued reply before the relay claims it (ADR 0078).
+
+    The outbox item and the stored copy are deleted and the audit entry written in one
+    transaction; if the relay has claimed, sent or given up on the reply, or another
+    officer wrote it, nothing changes and the ConsoleError says why.
+    """
+    async with session.store.transaction() as tx:
+        case = await require_assigned(session, case_id, ops=tx)
+        try:
+            item = await tx.cancel_outbox(case.case_id, message_id, author=session.name)
+        except NotFoundError:
+            short = message_id.hex()[:_SHORTEST_ID]
+            raise UnknownCaseError(f"no queued reply {short} in case {case.case_id}") from None
+        except NotCancellableError as exc:
+            raise _refusal(exc, case.case_id, message_id) from None
+        await tx.append_audit(
+            session.actor, "reply-cancel", case_id=case.case_id, detail=f"reply {message_id.hex()}"
+        )
+    warning = None
+    if item.attempts and item.last_error == "network":
+        warning = (
+            "an earlier attempt to send it was cut off on the network: "
+            "it may have reached the source already"
+        )
+    return Cancelled(case.case_id, message_id, warning)

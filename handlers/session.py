@@ -19,7 +19,6 @@ import asyncio
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from core.config import Config
 from core.settings import KEY_VERSION_SETTING, TRUST_CHANGED_SETTING
@@ -29,9 +28,9 @@ from crypto import (
     EncryptionPublicKey,
     SigningPublicKey,
 )
-from store import Store, open_store
+from store import Store, open_existing_store
 
-from ._errors import KeyProblem, NotCertifiedError, StoreUnreachableError, translating
+from ._errors import KeyProblem, NotCertifiedError, translating
 from .identity import HandlerIdentity, read_identity
 
 __all__ = [
@@ -147,30 +146,14 @@ class Workspace:
         await self.store.close()
 
 
-def _sqlite_file(url: str) -> Path | None:
-    """The file an SQLite store URL names (None for other schemes)."""
-    if "://" not in url:
-        return Path(url)
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "sqlite":
-        return None
-    path = unquote(parts.path)
-    return Path(path[1:] if path.startswith("/") else path)
-
-
 async def open_workspace(config: Config) -> Workspace:
     """Open the existing store and load its trusted keys.
 
-    The console never creates a store: a missing SQLite file is StoreUnreachableError.
+    The console never creates or migrates a store (store.open_existing_store): a missing
+    one is StoreUnreachableError.
     """
-    url = config.store_url
-    file = _sqlite_file(url)
-    if file is not None and not file.is_file():
-        raise StoreUnreachableError(
-            f"no store at {file} (check paths.data_dir / store.url, or run `writein init`)"
-        )
     with translating():
-        store = await open_store(url)
+        store = await open_existing_store(config.store_url)
     try:
         with translating():
             markers = await _change_markers(store)

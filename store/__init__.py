@@ -1,7 +1,9 @@
 """writein's case store: sealed bytes and pseudonymous metadata, nothing else.
 
 Nothing in here sees plaintext or a Telegram id. Open a store with
-:func:`open_store`; code against :class:`Store` / :class:`StoreOperations`
+:func:`open_store` (creating and migrating it: `writein init` and the relay) or
+:func:`open_existing_store` (every other command: only a store that is there, as it
+is); code against :class:`Store` / :class:`StoreOperations`
 (``store/_interface.py`` documents every call). SQLite is the embedded
 default; a PostgreSQL backend will implement the same interface.
 
@@ -17,16 +19,18 @@ from ._errors import (
     ConflictError,
     IntegrityError,
     LeaseLostError,
+    NotCancellableError,
     NotFoundError,
     SchemaError,
     SchemaTooNewError,
     StoreError,
+    StoreMissingError,
     StoreUnavailableError,
     StoreURLError,
     TransactionError,
 )
 from ._interface import Store, StoreOperations
-from ._open import open_store
+from ._open import open_existing_store, open_store, sqlite_path
 from ._records import (
     Attachment,
     AuditEntry,
@@ -70,6 +74,7 @@ __all__ = [
     "KeyPurpose",
     "KeyStatus",
     "LeaseLostError",
+    "NotCancellableError",
     "NotFoundError",
     "OutboxItem",
     "OutboxStatus",
@@ -82,10 +87,13 @@ __all__ = [
     "SealedKind",
     "Store",
     "StoreError",
+    "StoreMissingError",
     "StoreOperations",
     "StoreURLError",
     "StoreUnavailableError",
     "TransactionError",
     "WrapSelection",
+    "open_existing_store",
     "open_store",
+    "sqlite_path",
 ]

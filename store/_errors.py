@@ -14,10 +14,12 @@ unknown status) are ordinary ``ValueError``/``TypeError``.
      │    └── SchemaTooNewError   written by a newer writein than this one
      ├── NotFoundError            the row to change does not exist
      ├── ConflictError            a unique key is taken, or the row's state forbids it
-     │    └── LeaseLostError      an outbox claim expired and was taken over
+     │    ├── LeaseLostError      an outbox claim expired and was taken over
+     │    └── NotCancellableError a reply is claimed, sent or failed, or not the caller's
      ├── IntegrityError           a reference or check failed (unknown case, ...)
      ├── TransactionError         a transaction used wrongly (nested, closed)
      └── StoreUnavailableError    the database is locked, unreachable or broken
+          └── StoreMissingError   open_existing_store(): the URL names no store
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ __all__ = [
     "ConflictError",
     "IntegrityError",
     "LeaseLostError",
+    "NotCancellableError",
     "NotFoundError",
     "SchemaError",
     "SchemaTooNewError",
     "StoreError",
+    "StoreMissingError",
     "StoreURLError",
     "StoreUnavailableError",
     "TransactionError",
@@ -73,6 +77,25 @@ class LeaseLostError(ConflictError):
     """The outbox claim is no longer held: its lease ran out and it was reclaimed or finished."""
 
 
+class NotCancellableError(ConflictError):
+    """``cancel_outbox`` refused: the reply is no longer pending, or another handler wrote it.
+
+    ``reason`` says which: ``claimed`` (the relay is sending it now), ``sent``, ``failed``
+    or ``not_author`` (``author`` then names who wrote it).
+    """
+
+    def __init__(self, reason: str, *, author: str | None = None) -> None:
+        messages = {
+            "claimed": "the relay has claimed this reply and may be sending it now",
+            "sent": "the relay has already sent this reply",
+            "failed": "the relay gave up on this reply; it was not delivered",
+            "not_author": "this reply was queued by another handler",
+        }
+        super().__init__(messages.get(reason, f"this reply cannot be cancelled ({reason})"))
+        self.reason = reason
+        self.author = author
+
+
 class IntegrityError(StoreError):
     """A reference or check constraint failed, e.g. an envelope for an unknown case."""
 
@@ -83,3 +106,7 @@ class TransactionError(StoreError):
 
 class StoreUnavailableError(StoreError):
     """The database is locked for too long, unreachable, or damaged."""
+
+
+class StoreMissingError(StoreUnavailableError):
+    """``open_existing_store`` found no writein store where the URL points."""

@@ -358,10 +358,25 @@ class StoreOperations(Protocol):
         envelope: bytes,
         *,
         message_id: bytes | None = None,
+        author: str | None = None,
         not_before: datetime | None = None,
         now: datetime | None = None,
     ) -> OutboxItem:
-        """Queue a reply sealed to the bot's delivery key (``message_id``: its stored copy)."""
+        """Queue a reply sealed to the bot's delivery key (``message_id``: its stored copy;
+        ``author``: the handler who wrote it, the only one who may cancel it)."""
+        ...
+
+    async def cancel_outbox(self, case_id: str, message_id: bytes, *, author: str) -> OutboxItem:
+        """Withdraw a reply the relay has not claimed: delete its outbox item and its
+        stored ``out`` envelope (kept only if an earlier outbox item of the same message,
+        sent or failed, still refers to it). Returns the deleted item.
+
+        Atomic against ``claim_outbox``: only a *pending* item is taken, in one write, so
+        a reply ends up either cancelled or claimed, never both. A claimed item is refused
+        even when its lease has run out, since a slow relay worker may still be sending
+        it. NotFoundError if the case has no outbox item for ``message_id``;
+        NotCancellableError (``reason``: claimed, sent, failed, not_author) otherwise.
+        """
         ...
 
     async def claim_outbox(

@@ -10,7 +10,7 @@ from ._errors import StoreURLError
 from ._interface import Store
 from ._sqlite import open_sqlite_store
 
-__all__ = ["open_store"]
+__all__ = ["open_existing_store", "open_store"]
 
 
 def sqlite_path(url_or_path: str | os.PathLike[str]) -> Path:
@@ -58,3 +58,14 @@ async def open_store(url_or_path: str | os.PathLike[str]) -> Store:
     Close the store with ``await store.close()`` or ``async with``.
     """
     return await open_sqlite_store(sqlite_path(url_or_path))
+
+
+async def open_existing_store(url_or_path: str | os.PathLike[str]) -> Store:
+    """Open the store a URL or path names, only if it exists: never create or migrate.
+
+    Every command but `writein init` and the relay opens the store this way, so that a
+    mistyped URL is a clear error rather than a new, empty store. Raises
+    StoreMissingError (a StoreUnavailableError) when nothing is there, or an empty file;
+    SchemaError when the store is older than this writein (the relay migrates it).
+    """
+    return await open_sqlite_store(sqlite_path(url_or_path), create=False)

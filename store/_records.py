@@ -168,6 +168,9 @@ class OutboxItem(_Record):
     last_error: str | None
     sent_ref: bytes | None
     self_destruct_at: datetime | None
+    #: The handler who queued the reply (the only one who may cancel it); None for items
+    #: queued before the store kept it.
+    author: str | None = None
 
 
 class ScheduledDeletion(_Record):

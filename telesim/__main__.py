@@ -16,9 +16,13 @@ from collections.abc import Sequence
 from telesim._simulator import DEFAULT_TOKEN, TelegramSimulator
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m telesim",
+def build_parser(
+    prog: str = "python -m telesim",
+    parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser,
+) -> argparse.ArgumentParser:
+    """The simulator's options; ``writein sim`` builds it with its own name and error style."""
+    parser = parser_class(
+        prog=prog,
         description="A local Telegram Bot API simulator. Nothing leaves the machine.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
@@ -99,15 +103,27 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; the ``writein sim`` command calls this."""
-    parser = build_parser()
+def parse_args(
+    argv: Sequence[str] | None, parser: argparse.ArgumentParser | None = None
+) -> argparse.Namespace:
+    """The options in ``argv``, checked (a bad one exits through ``parser.error``)."""
+    parser = parser or build_parser()
     args = parser.parse_args(argv)
-    try:
-        for spec in args.user:
+    for spec in args.user:
+        try:
             _user_args(spec)
+        except ValueError as exc:
+            parser.error(str(exc))
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m telesim``."""
+    parser = build_parser()
+    args = parse_args(argv, parser)
+    try:
         return asyncio.run(serve(args))
-    except ValueError as exc:
+    except ValueError as exc:  # a bad token
         parser.error(str(exc))
     except OSError as exc:
         print(f"telesim: {exc}", file=sys.stderr)

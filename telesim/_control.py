@@ -286,8 +286,12 @@ async def _send_forwarded(sim: TelegramSimulator, user: SimUser, body: Body) -> 
         from_user=from_user,
         sender_name=_get(body, "sender_name", str),
         channel_title=_get(body, "channel_title", str),
+        group_title=_get(body, "group_title", str),
         channel_id=_get(body, "channel_id", int) or -1001234567890,
         channel_message_id=_get(body, "channel_message_id", int) or 1,
+        channel_username=_get(body, "channel_username", str),
+        group_id=_get(body, "group_id", int) or -1009876543210,
+        author_signature=_get(body, "author_signature", str),
         date=_get(body, "date", int),
     )
     return message.to_json()

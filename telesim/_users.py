@@ -203,20 +203,31 @@ class SimUser:
         from_user: SimUser | None = None,
         sender_name: str | None = None,
         channel_title: str | None = None,
+        group_title: str | None = None,
         channel_id: int = -1001234567890,
         channel_message_id: int = 1,
+        channel_username: str | None = None,
+        group_id: int = -1009876543210,
+        author_signature: str | None = None,
         date: int | None = None,
     ) -> ChatMessage:
         """Forward to the bot a text message that came from someone else.
 
         Name exactly one origin: another simulated user (``from_user``; shown as a
-        hidden user if they hide forwards), a ``sender_name`` (a hidden user), or a
-        channel (``channel_title``).
+        hidden user if they hide forwards), a ``sender_name`` (a hidden user), a
+        channel (``channel_title``; public with a ``channel_username``), or a group's
+        anonymous admin (``group_title``: a ``chat`` origin). ``author_signature`` is
+        the post's or the admin's signature (channels and groups only).
         """
         when = date if date is not None else self._world.clock.timestamp() - 60
         origin: dict[str, Any]
-        if sum(x is not None for x in (from_user, sender_name, channel_title)) != 1:
-            raise ValueError("give exactly one of from_user, sender_name, channel_title")
+        named = (from_user, sender_name, channel_title, group_title)
+        if sum(x is not None for x in named) != 1:
+            raise ValueError(
+                "give exactly one of from_user, sender_name, channel_title, group_title"
+            )
+        if author_signature is not None and channel_title is None and group_title is None:
+            raise ValueError("only a channel post or a group's admin has an author_signature")
         if from_user is not None:
             if from_user.hide_forwards:
                 name = " ".join(filter(None, (from_user.first_name, from_user.last_name)))
@@ -225,14 +236,21 @@ class SimUser:
                 origin = {"type": "user", "date": when, "sender_user": from_user.to_json()}
         elif sender_name is not None:
             origin = {"type": "hidden_user", "date": when, "sender_user_name": sender_name}
-        else:
-            chat = {"id": channel_id, "type": "channel", "title": channel_title}
+        elif channel_title is not None:
+            chat: dict[str, Any] = {"id": channel_id, "type": "channel", "title": channel_title}
+            if channel_username is not None:
+                chat["username"] = channel_username
             origin = {
                 "type": "channel",
                 "date": when,
                 "chat": chat,
                 "message_id": channel_message_id,
             }
+        else:
+            group = {"id": group_id, "type": "supergroup", "title": group_title}
+            origin = {"type": "chat", "date": when, "sender_chat": group}
+        if author_signature is not None:
+            origin["author_signature"] = author_signature
         text, found = self._format(text, None, TEXT_LIMIT)
         content: dict[str, Any] = {"text": text, "forward_origin": origin}
         if found:

@@ -6,9 +6,12 @@ bounds a hang.
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 from pathlib import Path
+
+from demo.steps import writein_command
 
 ROOT = Path(__file__).resolve().parent.parent
 # `python -m writein` is what the `writein` command runs (writein/main.py).
@@ -68,3 +71,21 @@ def test_bot_without_token_says_so(tmp_path: Path) -> None:
     out = writein("bot", env={}, cwd=tmp_path)
     assert out.returncode == 1
     assert "WRITEIN_BOT_TOKEN" in out.stderr
+
+
+def test_the_demos_writein_runs_as_printed(tmp_path: Path) -> None:
+    """The demo's "Explore further" prints `writein` so that it runs from anywhere."""
+    command, venv_bin = writein_command()
+    assert Path(shlex.split(command)[0]).is_absolute()
+    out = subprocess.run(
+        [*shlex.split(command), "--version"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0 and out.stdout.startswith("writein "), out.stderr
+    if venv_bin is not None:
+        assert (venv_bin / "activate").is_file() and (venv_bin / "writein").is_file()

@@ -83,3 +83,35 @@ def test_default_name_in_working_directory(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.delenv(ENV_CONFIG, raising=False)
     monkeypatch.chdir(tmp_path)
     assert load_config().console.lock_after_minutes == 3
+
+
+@pytest.mark.parametrize("value", ['"no"', '"false"', "0", "1"])
+def test_booleans_are_strict(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match=r"relay\.allow_voice: Input should be a valid boolean"):
+        load_config(write(tmp_path, f"[relay]\nallow_voice = {value}\n"))
+    question = "[[intake.questions]]\nid = 'x'\nkind = 'text'\nprompt = { en = '?' }\n"
+    text = f"{question}optional = {value}\n"
+    with pytest.raises(ConfigError, match=r"intake\.questions\.0\.optional: Input should be"):
+        load_config(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o646, 0o664, 0o620])
+def test_a_configuration_others_may_change_is_refused(tmp_path: Path, mode: int) -> None:
+    path = write(tmp_path, "")
+    path.chmod(mode)
+    with pytest.raises(ConfigError, match=rf"mode {mode:04o}.*chmod go-w") as refused:
+        load_config(path)
+    assert refused.value.exit_code == 2
+    path.chmod(0o644)  # others may read it: it holds no secret
+    assert load_config(path).relay.allow_voice is False
+
+
+def test_a_folder_is_not_a_configuration(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the configuration: is a directory"):
+        load_config(tmp_path)
+
+
+def test_start_attempts_default_and_bounds(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "")).telegram.start_attempts == 10
+    with pytest.raises(ConfigError, match=r"telegram\.start_attempts"):
+        load_config(write(tmp_path, "[telegram]\nstart_attempts = 0\n"))

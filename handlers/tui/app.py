@@ -70,7 +70,7 @@ class ConsoleApp(App[None]):
         try:
             self.workspace = await self._open_workspace()
         except ConsoleError as exc:
-            message = render_untrusted(f"writein: error: {exc}", single_line=True)
+            message = render_untrusted(f"writein: {exc}", single_line=True)
             self.exit(return_code=exc.exit_code, message=Text(message))
             return
         self.set_interval(self.IDLE_CHECK_SECONDS, self.lock_if_idle)

@@ -2,7 +2,14 @@
 
 A page is one keyset query (handlers.cases.list_cases), so the list opens as fast with
 100,000 cases as with ten; ``n``/``p`` move between pages, ``s`` and ``f`` cycle the
-status and flag filters, ``/`` searches case ids.
+status and flag filters, ``/`` searches case ids, ``w`` writes a reply to the selected case.
+
+The selection is a case, not a row: a refresh (``r``, coming back from a case) puts the
+cursor back on the same case id wherever the new order puts it. If that case has left
+the list (closed, filtered out, moved to another page by new activity), the list says so
+and selects nothing, rather than leaving the cursor on whichever case now has its row;
+a cursor key then selects a case again. Changing the view on purpose (another page,
+filter or search) selects the view's first case unless the selected one is in it.
 """
 
 from __future__ import annotations
@@ -16,12 +23,13 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from core.untrusted import as_text
+from core.untrusted import as_text, render_untrusted
 from store import CaseFlag, CaseStatus, StoreError
 
 from .._errors import ConsoleError
 from ..cases import PAGE_SIZE, CaseSummary, count_cases, list_cases, search_cases
 from ..session import Session
+from .compose import Composed, ComposeScreen, send_composed
 from .render import case_cells
 
 __all__ = ["CaseListScreen"]
@@ -31,8 +39,54 @@ _FLAGS: Final[tuple[CaseFlag | None, ...]] = (None, *CaseFlag)
 _COLUMNS: Final = ("Case", "Status", "Unread", "Last activity", "Flags", "Assigned")
 
 
+class CaseTable(DataTable[Text]):
+    """The case table. While no case is selected its cursor is hidden (Enter opens
+    nothing); the first cursor key shows it again, on the top row."""
+
+    def _reveal(self) -> bool:
+        """Show a hidden cursor; True if it was hidden (the key is used up)."""
+        if self.show_cursor or not self.row_count:
+            return False
+        self.move_cursor(row=0)
+        self.show_cursor = True
+        return True
+
+    def action_cursor_up(self) -> None:
+        if not self._reveal():
+            super().action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        if not self._reveal():
+            super().action_cursor_down()
+
+    def action_page_up(self) -> None:
+        if not self._reveal():
+            super().action_page_up()
+
+    def action_page_down(self) -> None:
+        if not self._reveal():
+            super().action_page_down()
+
+    def action_scroll_top(self) -> None:
+        if not self._reveal():
+            super().action_scroll_top()
+
+    def action_scroll_bottom(self) -> None:
+        if not self._reveal():
+            super().action_scroll_bottom()
+
+    def action_scroll_home(self) -> None:
+        if not self._reveal():
+            super().action_scroll_home()
+
+    def action_scroll_end(self) -> None:
+        if not self._reveal():
+            super().action_scroll_end()
+
+
 class CaseListScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("w", "reply", "Reply"),
         Binding("n", "next_page", "Next page"),
         Binding("p", "previous_page", "Prev page"),
         Binding("s", "cycle_status", "Status"),
@@ -52,12 +106,20 @@ class CaseListScreen(Screen[None]):
         self._next: int | None = None
         self.items: tuple[CaseSummary, ...] = ()
         self._away = False
+        #: The case the officer selected, by id; it stays selected across refreshes.
+        self.selected: str | None = None
+        #: The selected case is not in the list shown (then nothing is selected).
+        self.lost = False
+        #: The next load shows a view the officer asked for (or the first one).
+        self._navigated = True
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="list-title")
         yield Input(placeholder="Search case ID (Enter)", id="search")
-        table: DataTable[Text] = DataTable(id="cases", cursor_type="row", zebra_stripes=True)
-        yield table
+        notice = Static(Text(""), id="selection-notice")
+        notice.display = False
+        yield notice
+        yield CaseTable(id="cases", cursor_type="row", zebra_stripes=True)
         yield Static(Text(""), id="pager")
         yield Footer()
 
@@ -87,6 +149,49 @@ class CaseListScreen(Screen[None]):
         title.append(f" · {total:,} case(s)")
         return title
 
+    def cursor_case(self) -> str | None:
+        """The case id under the cursor now; None if no case is selected."""
+        table = next(iter(self.query("#cases").results(CaseTable)), None)
+        if table is None or not table.show_cursor or not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def _place_cursor(self, table: CaseTable, items: tuple[CaseSummary, ...]) -> None:
+        """Put the cursor on the selected case, or say that it is no longer listed."""
+        keys = [item.case_id for item in items]
+        navigated, self._navigated = self._navigated, False
+        if self.selected not in keys and (navigated or self.selected is None):
+            self.selected = keys[0] if keys else None  # a new view: its first case
+        if self.selected in keys:
+            table.move_cursor(row=keys.index(self.selected))
+            table.show_cursor = True
+            self._show_lost(None)
+        else:  # a refresh, and the selected case left the list: select nothing
+            table.show_cursor = False
+            self._show_lost(self.selected)
+
+    def _show_lost(self, case_id: str | None) -> None:
+        self.lost = case_id is not None
+        notice = self.query_one("#selection-notice", Static)
+        notice.display = self.lost
+        if case_id is None:
+            notice.update(Text(""))
+            return
+        text = Text("Case ", style="bold yellow", end="")
+        text.append_text(as_text(case_id, single_line=True, style="bold reverse"))
+        text.append(
+            " is no longer in this list (closed, filtered out, or moved to another page by"
+            " new activity). No case is selected: ↑/↓ selects one.",
+            style="bold yellow",
+        )
+        notice.update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table
+        if self.lost and table.show_cursor:  # the officer picked a case again
+            self.selected = self.cursor_case()
+            self._show_lost(None)
+
     @work(exclusive=True, group="load")
     async def load(self) -> None:
         pager = self.query_one("#pager", Static)
@@ -106,16 +211,17 @@ class CaseListScreen(Screen[None]):
         except (ConsoleError, StoreError) as exc:
             pager.update(as_text(str(exc), style="bold red"))
             return
-        table = next(iter(self.query("#cases").results(DataTable)), None)
+        table = next(iter(self.query("#cases").results(CaseTable)), None)
         if table is None:  # the console was locked (or the screen closed) while loading
             return
+        current = self.cursor_case()  # read now: the officer may have moved meanwhile
+        if current is not None:
+            self.selected = current
         self.items = items
-        row = table.cursor_row
         table.clear()
         for item in items:
             table.add_row(*case_cells(item), key=item.case_id)
-        if items:
-            table.move_cursor(row=min(row, len(items) - 1))
+        self._place_cursor(table, items)
         self.query_one("#list-title", Static).update(self._title(total))
         first = (len(self._cursors) - 1) * PAGE_SIZE
         shown = f"{first + 1:,}–{first + len(items):,}" if items else "none"
@@ -132,16 +238,19 @@ class CaseListScreen(Screen[None]):
 
     def _restart(self) -> None:
         self._cursors = [None]
+        self._navigated = True
         self.load()
 
     def action_next_page(self) -> None:
         if self._next is not None and not self.query_text:
             self._cursors.append(self._next)
+            self._navigated = True
             self.load()
 
     def action_previous_page(self) -> None:
         if len(self._cursors) > 1:
             self._cursors.pop()
+            self._navigated = True
             self.load()
 
     def action_cycle_status(self) -> None:
@@ -164,6 +273,44 @@ class CaseListScreen(Screen[None]):
         self.query_one("#cases", DataTable).focus()
 
     def action_refresh(self) -> None:
+        self.load()
+
+    # -- replying from the list ------------------------------------------------------------
+
+    def _notify(self, message: str, *, error: bool = False) -> None:
+        self.notify(
+            render_untrusted(message, single_line=True),
+            severity="error" if error else "information",
+            markup=False,
+        )
+
+    def action_reply(self) -> None:
+        """A composer bound to the selected case (it asks again if the list changes)."""
+        case_id = self.cursor_case()
+        item = next((i for i in self.items if i.case_id == case_id), None)
+        if item is None:
+            self._notify("No case is selected: ↑/↓ selects one.", error=True)
+            return
+        if item.status is CaseStatus.CLOSED:
+            self._notify(f"Case {item.case_id} is closed: open it and reopen it (c) to reply.")
+            return
+        screen = ComposeScreen(
+            item.case_id, language=item.language, reply=True, under_cursor=self.cursor_case
+        )
+        self.app.push_screen(screen, callback=self._send)
+
+    def _send(self, composed: Composed | None) -> None:
+        if composed is not None:
+            self._send_worker(composed)
+
+    @work(group="send")
+    async def _send_worker(self, composed: Composed) -> None:
+        try:  # to the case the composer was opened for, wherever the cursor is now
+            notice, warning = await send_composed(self.session, composed)
+        except (ConsoleError, StoreError) as exc:
+            self._notify(str(exc), error=True)
+            return
+        self._notify(notice, error=warning)
         self.load()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -1,7 +1,8 @@
 """The case view: the decrypted thread, intake answers, and what an officer does with a case.
 
 Opening a case decrypts only its newest page of messages (``o`` loads older ones), so a
-case of 10,000 messages shows its first screen as fast as a short one.
+case of 10,000 messages shows its first screen as fast as a short one. ``x`` cancels one
+of the officer's own replies that the relay has not claimed yet (ADR 0078).
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from store import Case, CaseStatus, StoreError
 
 from .._errors import ConsoleError
 from ..cases import require_assigned
-from ..compose import send_note, send_reply
+from ..compose import cancel_reply
 from ..export import export_ref
 from ..manage import assign, set_status
 from ..session import Session
 from ..thread import ThreadItem, delivery_states, load_intake, load_page
-from .compose import Composed, ComposeScreen
-from .dialogs import AssignScreen, ExportScreen
+from .compose import Composed, ComposeScreen, send_composed
+from .dialogs import AssignScreen, CancelReplyScreen, ExportScreen
 from .render import case_header, intake_text, item_text
 
 __all__ = ["CaseScreen", "MessageView"]
@@ -51,6 +52,7 @@ class CaseScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("r", "reply", "Reply"),
+        Binding("x", "cancel_reply", "Cancel reply"),
         Binding("n", "note", "Note"),
         Binding("e", "export", "Export file"),
         Binding("a", "assign", "Assign"),
@@ -177,22 +179,48 @@ class CaseScreen(Screen[None]):
 
     @work(group="send")
     async def _send_worker(self, composed: Composed) -> None:
-        try:
-            if composed.reply:
-                sent = await send_reply(
-                    self.session,
-                    self.case_id,
-                    composed.text,
-                    self_destruct_seconds=composed.self_destruct_seconds,
-                )
-                self._notify(sent.warning or "Reply queued for delivery.", error=bool(sent.warning))
-            else:
-                await send_note(self.session, self.case_id, composed.text)
-                self._notify("Note added.")
+        try:  # to the composer's case, which is this screen's
+            notice, warning = await send_composed(self.session, composed)
         except (ConsoleError, StoreError) as exc:
             self._notify(str(exc), error=True)
             return
+        self._notify(notice, error=warning)
         self.load()
+
+    def action_cancel_reply(self) -> None:
+        mine = [
+            item
+            for item in self.items
+            if item.direction.value == "out" and item.author == self.session.name
+        ]
+        pending = [item for item in mine if item.delivery == "pending"]
+        if not pending:
+            sending = any(item.delivery == "claimed" for item in mine)
+            self._notify(
+                "The relay is sending your reply now: it can no longer be cancelled."
+                if sending
+                else "No reply of yours is waiting to be sent: only those can be cancelled."
+            )
+            return
+        screen = CancelReplyScreen(self.case_id, pending[::-1])  # newest first
+        self.app.push_screen(screen, callback=self._cancel)
+
+    def _cancel(self, item: ThreadItem | None) -> None:
+        if item is not None:
+            self._cancel_worker(item)
+
+    @work(group="cancel")
+    async def _cancel_worker(self, item: ThreadItem) -> None:
+        try:
+            done = await cancel_reply(self.session, self.case_id, item.message_id)
+        except (ConsoleError, StoreError) as exc:
+            self._notify(str(exc), error=True)
+        else:
+            cancelled = "Reply cancelled: the relay will not send it."
+            if done.warning:
+                cancelled = f"Reply cancelled, but {done.warning}."
+            self._notify(cancelled, error=bool(done.warning))
+        self.load()  # either way: the thread shows the reply's state now
 
     # -- export, assign, close ----------------------------------------------------------------
 

@@ -1,7 +1,15 @@
-"""The composer: a multi-line reply (or note), with a preview of what the source will see."""
+"""The composer: a multi-line reply (or note), with a preview of what the source will see.
+
+A composer is bound to the case it was opened for: its title names that case, and what
+it hands back (:class:`Composed`) carries that case id, which is where the reply goes,
+never "the case under the cursor now". Opened from the case list, it also knows how to
+read the list's cursor: if the case there is no longer this one when the officer sends
+(the list was refreshed and the case left it), it asks again, naming the case.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -15,9 +23,11 @@ from textual.widgets import Button, Input, Static, TextArea
 from core.untrusted import as_text
 
 from .._errors import ConsoleError
-from ..compose import format_duration, parse_duration, preview
+from ..compose import format_duration, parse_duration, preview, send_note, send_reply
+from ..session import Session
+from .dialogs import ConfirmScreen
 
-__all__ = ["ComposeScreen", "Composed"]
+__all__ = ["ComposeScreen", "Composed", "send_composed"]
 
 _MAX_REPLY = 4000
 _MAX_NOTE = 20000
@@ -25,9 +35,29 @@ _MAX_NOTE = 20000
 
 @dataclass(frozen=True)
 class Composed:
+    #: The case the composer was opened for: the only case this goes to.
+    case_id: str
     reply: bool
     text: str
     self_destruct_seconds: int | None = None
+
+
+async def send_composed(session: Session, composed: Composed) -> tuple[str, bool]:
+    """Send what a composer handed back to its own case (ConsoleError, StoreError if
+    refused); returns what to tell the officer, and whether it is a warning."""
+    if not composed.reply:
+        await send_note(session, composed.case_id, composed.text)
+        return f"Note added to case {composed.case_id}.", False
+    sent = await send_reply(
+        session,
+        composed.case_id,
+        composed.text,
+        self_destruct_seconds=composed.self_destruct_seconds,
+    )
+    if sent.warning:
+        return sent.warning, True
+    notice = f"Reply to case {composed.case_id} queued (x in the case cancels it until it is sent)."
+    return notice, False
 
 
 class ComposeScreen(ModalScreen[Composed | None]):
@@ -36,18 +66,34 @@ class ComposeScreen(ModalScreen[Composed | None]):
         Binding("escape", "cancel", "Cancel", priority=True),
     ]
 
-    def __init__(self, case_id: str, *, language: str, reply: bool) -> None:
+    def __init__(
+        self,
+        case_id: str,
+        *,
+        language: str,
+        reply: bool,
+        under_cursor: Callable[[], str | None] | None = None,
+    ) -> None:
+        """``under_cursor``: the case the opening list's cursor is on now (None: none);
+        leave it out where nothing can change under the composer (the case view)."""
         super().__init__()
         self.case_id = case_id
         self.language = language
         self.reply = reply
+        self.under_cursor = under_cursor
 
     def compose(self) -> ComposeResult:
         what = "Reply to the source of case " if self.reply else "Internal note on case "
-        with Vertical(id="compose-box"):
+        with Vertical(id="compose-box") as box:
+            box.border_title = Text.assemble(
+                ("Reply to " if self.reply else "Note on ", "bold"),
+                as_text(self.case_id, single_line=True, style="bold reverse"),
+            )
             title = Text(what, style="bold", end="")
-            title.append_text(as_text(self.case_id, single_line=True, style="bold"))
-            yield Static(title)
+            title.append_text(as_text(self.case_id, single_line=True, style="bold reverse"))
+            title.append(" · language ")
+            title.append_text(as_text(self.language, single_line=True))
+            yield Static(title, id="compose-title")
             yield TextArea(id="body", soft_wrap=True, show_line_numbers=False)
             if self.reply:
                 yield Input(
@@ -120,7 +166,42 @@ class ComposeScreen(ModalScreen[Composed | None]):
         except ConsoleError as exc:
             self._error(str(exc))
             return
-        self.dismiss(Composed(self.reply, text, seconds))
+        composed = Composed(self.case_id, self.reply, text, seconds)
+        now = self.case_id if self.under_cursor is None else self.under_cursor()
+        if now == self.case_id:
+            self.dismiss(composed)
+            return
+        self.app.push_screen(
+            self._ask_again(now), callback=lambda ok: self._confirmed(ok, composed)
+        )
+
+    def _ask_again(self, now: str | None) -> ConfirmScreen:
+        case = as_text(self.case_id, single_line=True, style="bold reverse")
+        body = Text("The case list changed while you wrote: ", end="")
+        if now is None:
+            body.append_text(Text.assemble("case ", case, " is no longer in it and no case is"))
+            body.append(" selected.")
+        else:
+            body.append("the case under the cursor is now ")
+            body.append_text(as_text(now, single_line=True, style="bold"))
+            body.append_text(Text.assemble(", not ", case, "."))
+        what = "reply" if self.reply else "note"
+        goes = (
+            "\nThis reply goes to the source of case " if self.reply else "\nThis note is for case "
+        )
+        body.append_text(Text.assemble(goes, case, " only."))
+        return ConfirmScreen(
+            Text.assemble((f"Send this {what} to case ", "bold"), case, ("?", "bold")),
+            body,
+            confirm=f"Send to case {self.case_id}",
+            keep="Back to the text (esc)",
+        )
+
+    def _confirmed(self, ok: bool | None, composed: Composed) -> None:
+        if ok:
+            self.dismiss(composed)
+        else:
+            self._error(f"Not sent. It would go to case {self.case_id}; esc discards it.")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -1,4 +1,5 @@
-"""Small dialogs of the case view: assign a colleague, export an attachment."""
+"""Small dialogs of the console: assign a colleague, export an attachment, confirm a
+reply's case, cancel a queued reply."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from textual.widgets.option_list import Option
 from core.payload import AttachmentRef
 from core.untrusted import as_text
 
+from ..thread import ThreadItem
 from .render import attachment_label
 
-__all__ = ["AssignScreen", "ExportScreen"]
+__all__ = ["AssignScreen", "CancelReplyScreen", "ConfirmScreen", "ExportScreen"]
 
 
 _Result = TypeVar("_Result")
@@ -116,3 +118,85 @@ class ExportScreen(_FormScreen[tuple[AttachmentRef, Path]]):
 
     def on_option_list_option_selected(self, _event: OptionList.OptionSelected) -> None:
         self.query_one("#folder", Input).focus()
+
+
+class ConfirmScreen(_FormScreen[bool]):
+    """Ask before doing something the officer may not expect; True when confirmed.
+
+    The safe choice has the focus: Enter right after the dialog opens keeps things as
+    they are, and only Tab (or a click) then Enter on the first button confirms.
+    """
+
+    DEFAULT_CSS = "ConfirmScreen { align: center middle; }"
+
+    def __init__(self, title: Text, body: Text, *, confirm: str, keep: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.confirm_label = confirm
+        self.keep_label = keep
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box", classes="dialog"):
+            yield Static(self.title_text, id="confirm-title")
+            yield Static(self.body, id="confirm-body")
+            with Horizontal(classes="buttons"):
+                yield Button(Text(self.confirm_label), id="ok", variant="warning")
+                yield Button(Text(self.keep_label), id="cancel", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def _submit(self) -> None:
+        self.dismiss(True)
+
+
+def _reply_label(item: ThreadItem) -> Text:
+    when = item.created.strftime("%Y-%m-%d %H:%M UTC") if item.created else "time unknown"
+    first = item.text.strip().splitlines()[0] if item.text.strip() else ""
+    shown = first[:60] + ("…" if len(first) > 60 or "\n" in item.text.strip() else "")
+    label = Text(f"{when} · ", style="dim", end="")
+    label.append_text(as_text(shown, single_line=True))
+    label.append(f" · id {item.message_id.hex()[:8]}", style="dim")
+    return label
+
+
+class CancelReplyScreen(_FormScreen[ThreadItem]):
+    """Pick one of the officer's own replies that the relay has not claimed yet."""
+
+    DEFAULT_CSS = "CancelReplyScreen { align: center middle; }"
+
+    def __init__(self, case_id: str, replies: list[ThreadItem]) -> None:
+        super().__init__()
+        self.case_id = case_id
+        self.replies = replies
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="cancel-box", classes="dialog"):
+            title = Text("Cancel a reply to case ", style="bold", end="")
+            title.append_text(as_text(self.case_id, single_line=True, style="bold reverse"))
+            title.append(" before the relay sends it", style="bold")
+            yield Static(title)
+            yield Static(
+                Text("It leaves the thread; the source never sees it.", style="dim"),
+            )
+            yield OptionList(
+                *(Option(_reply_label(r), id=str(i)) for i, r in enumerate(self.replies)),
+                id="pending-replies",
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel this reply", id="ok", variant="warning")
+                yield Button("Keep it (esc)", id="cancel", variant="primary")
+
+    def on_mount(self) -> None:
+        options = self.query_one("#pending-replies", OptionList)
+        options.highlighted = 0
+        options.focus()
+
+    def _submit(self) -> None:
+        index = self.query_one("#pending-replies", OptionList).highlighted
+        if index is not None:
+            self.dismiss(self.replies[index])
+
+    def on_option_list_option_selected(self, _event: OptionList.OptionSelected) -> None:
+        self._submit()

@@ -45,14 +45,31 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "time unknown"
 
 
+# The kinds of origin a forward keeps (core.payload.FORWARD_KINDS, ADR 0077).
+_ORIGIN_KINDS = {
+    "user": "a Telegram user",
+    "hidden_user": "a Telegram user who hides their account",
+    "chat": "a group",
+    "channel": "a channel",
+    "other": "an origin Telegram does not name",
+}
+
+
 def origin_text(origin: Mapping[str, object]) -> str:
-    """Where a forwarded message says it came from, as one line (still untrusted)."""
+    """Where a forwarded message says it came from, as one line (still untrusted).
+
+    Since ADR 0077 a forward keeps only the kind of its origin (a public channel: its
+    title, username, post and date); bodies sealed before may still hold names.
+    """
     parts: list[str] = []
     for key in ("sender_name", "sender_user_name", "chat_title", "author_signature"):
         if origin.get(key):
             parts.append(str(origin[key]))
-    if origin.get("chat_username"):
-        parts.append(f"@{origin['chat_username']}")
+    username, post = origin.get("chat_username"), origin.get("message_id")
+    if username and isinstance(post, int) and not isinstance(post, bool):
+        parts.append(f"t.me/{username}/{post}")
+    elif username:
+        parts.append(f"@{username}")
     kind = origin.get("type")
     date = origin.get("date")
     if isinstance(date, int) and not isinstance(date, bool):
@@ -61,7 +78,10 @@ def origin_text(origin: Mapping[str, object]) -> str:
     known = {"type", "date", "sender_name", "sender_user_name", "chat_title"}
     known |= {"chat_username", "author_signature", "message_id"}
     parts += [f"{k}={v}" for k, v in origin.items() if k not in known]
-    summary = " · ".join(parts) or "unknown origin"
+    if not parts:
+        label = _ORIGIN_KINDS.get(str(kind), "an unknown origin") if kind else "an unknown origin"
+        return f"{label} (writein keeps no name)"
+    summary = " · ".join(parts)
     return f"{summary} ({kind})" if kind else summary
 
 

@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from core.passphrase import passphrase_bytes
 from core.untrusted import as_text
 
 from .._errors import ConsoleError
@@ -54,7 +55,7 @@ class UnlockScreen(Screen[Session | None]):
         self.query_one("#unlock-error", Static).update(as_text(message, style="bold red"))
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
-        passphrase = event.value.encode("utf-8")
+        passphrase = passphrase_bytes(event.value)
         event.input.value = ""
         if not passphrase:
             self._error("Type your passphrase, then Enter.")

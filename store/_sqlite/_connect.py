@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Final
 
 import aiosqlite
 
-from .._errors import StoreUnavailableError
+from .._errors import StoreMissingError, StoreUnavailableError
 
 __all__ = ["BUSY_TIMEOUT_SECONDS", "connect", "prepare_file", "tighten_modes"]
 
@@ -26,14 +27,48 @@ FILE_MODE: Final = 0o600
 _COMPANIONS: Final = ("", "-wal", "-shm", "-journal")
 
 
-def prepare_file(path: Path) -> None:
-    """Create the database file owner-only if it is missing; tighten it if not."""
-    if not path.parent.exists():
-        path.parent.mkdir(mode=0o700, parents=True)
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags, FILE_MODE)
-    os.close(fd)
+def prepare_file(path: Path, *, create: bool = True) -> None:
+    """Create the database file owner-only if it is missing (``create``); tighten it if not.
+
+    The file must be a regular file that belongs to the user running writein: a command
+    run as another user (root, say) would leave companion files the relay cannot open.
+    """
+    flags = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        if create:
+            if not path.parent.exists():
+                path.parent.mkdir(mode=0o700, parents=True)
+            flags |= os.O_CREAT
+        fd = os.open(path, flags, FILE_MODE)
+    except FileNotFoundError:
+        raise StoreMissingError(
+            f"no store at {path}: check store.url and paths.data_dir, or run `writein init`"
+        ) from None
+    except NotADirectoryError:
+        raise StoreMissingError(
+            f"{path}: a folder on its path is a file (check paths.data_dir and store.url)"
+        ) from None
+    except OSError as exc:
+        raise StoreUnavailableError(
+            f"cannot open the store {path}: {_reason(exc)}; check that it and its folder "
+            "belong to the user running writein"
+        ) from None
+    try:
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise StoreMissingError(f"{path} is not a store file")
+    if info.st_uid != os.geteuid():
+        raise StoreUnavailableError(
+            f"{path} belongs to uid {info.st_uid}, not to this user (uid "
+            f"{os.geteuid()}): run writein as the user that owns it (sudo -u …)"
+        )
     tighten_modes(path)
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or type(exc).__name__).lower()
 
 
 def tighten_modes(path: Path) -> None:

@@ -17,9 +17,16 @@ from importlib import resources
 
 import aiosqlite
 
-from .._errors import SchemaError, SchemaTooNewError
+from .._errors import SchemaError, SchemaTooNewError, StoreMissingError
 
-__all__ = ["Migration", "latest_version", "load_migrations", "migrate", "split_statements"]
+__all__ = [
+    "Migration",
+    "check_version",
+    "latest_version",
+    "load_migrations",
+    "migrate",
+    "split_statements",
+]
 
 _NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 
@@ -123,3 +130,34 @@ async def migrate(conn: aiosqlite.Connection) -> int:
             await conn.execute("ROLLBACK")
         raise
     return code_version
+
+
+async def check_version(conn: aiosqlite.Connection) -> int:
+    """The version of an existing store that is at the latest schema; changes nothing.
+
+    Raises StoreMissingError for a file that holds no writein store (an empty one, made
+    by a typo in a URL), SchemaError for an older store (the relay migrates it when it
+    starts) and SchemaTooNewError for a newer one.
+    """
+    code_version = latest_version()
+    has_table = await _scalar(
+        conn, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    )
+    if not has_table:
+        if await _scalar(conn, "SELECT count(*) FROM sqlite_master"):
+            raise SchemaError("the database file holds tables but is not a writein store")
+        raise StoreMissingError(
+            "the database file is empty, not a writein store: check store.url and "
+            "paths.data_dir, or run `writein init`"
+        )
+    current = await _scalar(conn, "SELECT coalesce(max(version), 0) FROM schema_version")
+    if not isinstance(current, int):
+        raise SchemaError("the schema_version table is damaged")
+    if current > code_version:
+        raise SchemaTooNewError(current, code_version)
+    if current < code_version:
+        raise SchemaError(
+            f"the store has schema version {current} and this writein needs {code_version}: "
+            "start the relay (`writein bot`) once, it migrates the store"
+        )
+    return current

@@ -6,10 +6,12 @@ import secrets
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Final
+from typing import Final, NoReturn
+
+import aiosqlite
 
 from .. import _checks as check
-from .._errors import LeaseLostError, NotFoundError
+from .._errors import LeaseLostError, NotCancellableError, NotFoundError
 from .._records import Dialogue, InboxItem, OutboxItem, OutboxStatus, ScheduledDeletion
 from .._time import day_of, epoch, from_epoch, lease_end, now_or, parse_day
 from ._base import Params, SqliteBase, execute, execute_many, fetch_all, fetch_one
@@ -38,6 +40,7 @@ def _outbox(row: sqlite3.Row) -> OutboxItem:
         last_error=row["last_error"],
         sent_ref=row["sent_ref"],
         self_destruct_at=_optional_time(row["self_destruct_at"]),
+        author=row["author"],
     )
 
 
@@ -223,6 +226,7 @@ class QueueOps(SqliteBase):
         envelope: bytes,
         *,
         message_id: bytes | None = None,
+        author: str | None = None,
         not_before: datetime | None = None,
         now: datetime | None = None,
     ) -> OutboxItem:
@@ -231,12 +235,13 @@ class QueueOps(SqliteBase):
             None if message_id is None else check.id16(message_id, "message_id"),
             check.blob(envelope, "envelope"),
             epoch(now_or(now) if not_before is None else not_before),
+            None if author is None else check.handler_name(author),
         )
         async with self._write() as db:
             row = await fetch_one(
                 db,
-                "INSERT INTO outbox (case_id, message_id, envelope, status, not_before)"
-                " VALUES (?, ?, ?, 'pending', ?) RETURNING *",
+                "INSERT INTO outbox (case_id, message_id, envelope, status, not_before, author)"
+                " VALUES (?, ?, ?, 'pending', ?, ?) RETURNING *",
                 params,
             )
         assert row is not None
@@ -310,6 +315,51 @@ class QueueOps(SqliteBase):
             f" not_before = not_before - not_before % {_DAY}",
             (check.code(error, "error"),),
         )
+
+    async def cancel_outbox(self, case_id: str, message_id: bytes, *, author: str) -> OutboxItem:
+        # One write transaction (BEGIN IMMEDIATE, or a savepoint in the caller's): a claim
+        # is another write, so it runs wholly before or wholly after this. The DELETE takes
+        # only a pending item, so a reply is either cancelled or claimed, never both.
+        params = (
+            check.case_id(case_id),
+            check.id16(message_id, "message_id"),
+            check.handler_name(author),
+        )
+        async with self._write(several=True) as db:
+            row = await fetch_one(
+                db,
+                "DELETE FROM outbox WHERE case_id = ? AND message_id = ? AND status = 'pending'"
+                " AND author = ? RETURNING *",
+                params,
+            )
+            if row is None:
+                await self._why_not_cancelled(db, params)
+            # The stored copy goes too, unless another outbox item (an earlier attempt
+            # that was sent or failed) still refers to it.
+            await execute(
+                db,
+                "DELETE FROM envelopes WHERE message_id = ? AND case_id = ? AND direction = 'out'"
+                " AND NOT EXISTS (SELECT 1 FROM outbox WHERE message_id = ?)",
+                (params[1], params[0], params[1]),
+            )
+        return _outbox(row)
+
+    @staticmethod
+    async def _why_not_cancelled(
+        db: aiosqlite.Connection, params: tuple[str, bytes, str]
+    ) -> NoReturn:
+        case_id, message_id, author = params
+        row = await fetch_one(
+            db,
+            "SELECT status, author FROM outbox WHERE case_id = ? AND message_id = ?"
+            " ORDER BY status = 'pending' DESC, id DESC LIMIT 1",
+            (case_id, message_id),
+        )
+        if row is None:
+            raise NotFoundError("no reply with this id is queued in this case")
+        if row["author"] != author:
+            raise NotCancellableError("not_author", author=row["author"])
+        raise NotCancellableError(row["status"], author=row["author"])
 
     async def get_outbox(self, outbox_id: int) -> OutboxItem | None:
         outbox_id = check.non_negative(outbox_id, "outbox_id")

@@ -39,7 +39,7 @@ from ._connect import connect, prepare_file, tighten_modes
 from ._errors import map_sqlite_error
 from ._keys import KeyOps
 from ._messages import MessageOps
-from ._migrate import migrate
+from ._migrate import check_version, migrate
 from ._queues import QueueOps
 from ._sealed import SealedOps
 
@@ -243,13 +243,17 @@ class SqliteStore(SqliteOperations):
                 await self._writer.close()
 
 
-async def open_sqlite_store(path: Path) -> SqliteStore:
-    """Open (creating if needed) and migrate the SQLite store at ``path``."""
-    prepare_file(path)
+async def open_sqlite_store(path: Path, *, create: bool = True) -> SqliteStore:
+    """Open (creating if needed) and migrate the SQLite store at ``path``.
+
+    ``create=False``: only an existing store at the latest schema, left as it is
+    (StoreMissingError if there is none).
+    """
+    prepare_file(path, create=create)
     async with _mapped():
         writer = await connect(path)
         try:
-            await migrate(writer)
+            await (migrate(writer) if create else check_version(writer))
             tighten_modes(path)
             reader = await connect(path, read_only=True)
         except BaseException:

@@ -1,4 +1,4 @@
-"""Helpers for the admin tests: onboarding sources through telesim, reading what they sent."""
+"""Helpers for the admin tests: onboarded sources, what they sent, the CLI's configuration."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 from core.payload import SourceMessage
 from store import Case
 from telesim import SimUser, TelegramSimulator
-from tests.bot.relay_env import ADMIN_PASS, RELAY_PASS, RelayEnv
+from tests.support import relay_env
+from tests.support.relay_env import RelayEnv
+from tests.support.world import ADMIN_PASS, RELAY_PASS
 
 __all__ = ["ADMIN_PASS", "RELAY_PASS", "onboard", "texts_of"]
 
@@ -15,23 +17,9 @@ __all__ = ["ADMIN_PASS", "RELAY_PASS", "onboard", "texts_of"]
 async def onboard(
     env: RelayEnv, sim: TelegramSimulator, name: str = "Source"
 ) -> tuple[SimUser, Case]:
-    """A source through language, consent, both intake questions and the phrase."""
-    user = sim.add_user(first_name=name)
-    await user.send_text("/start")
-    await env.pump()
-    await user.press_button(user.last_bot_message().message_id, "lang:en")
-    await env.pump()
-    await user.press_button(user.last_bot_message().message_id, "consent:yes")
-    await env.pump()
-    await user.press_button(user.last_bot_message().message_id, "q:relation:witness")
-    await env.pump()
-    await user.press_button(user.last_bot_message().message_id, "skip:topic")
-    await env.pump()
-    await user.press_button(user.last_bot_message().message_id, "saved")
-    await env.pump()
-    case = await env.store.get_case_by_lookup_hash(env.relay.ring.current.lookup_hash(user.id))
-    assert case is not None
-    return user, case
+    """A source through the whole onboarding (tests/support/relay_env.py), as (user, case)."""
+    source = await relay_env.onboard(env, sim, first_name=name)
+    return source.user, source.case
 
 
 async def texts_of(env: RelayEnv, case_id: str, handler_index: int = 0) -> list[str]:

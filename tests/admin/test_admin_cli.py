@@ -90,7 +90,7 @@ async def test_without_a_tty_the_fingerprint_must_be_confirmed(cli, tmp_path, ca
 async def test_a_wrong_admin_passphrase_is_one_line(cli, tmp_path, capsys, monkeypatch):
     path, _ = new_bundle(tmp_path, "carol")
     monkeypatch.setenv("WRITEIN_ADMIN_PASSPHRASE", "not the passphrase")
-    assert await cli("add-handler", "carol", "--public-key", str(path), "--yes") == 1
+    assert await cli("add-handler", "carol", "--public-key", str(path), "--yes") == 3
     assert "wrong passphrase" in one_line(capsys.readouterr().err)
 
 
@@ -260,7 +260,7 @@ async def test_set_token(cli, env, sim, capsys, monkeypatch, tmp_path):
 
 def test_no_store_is_one_line(tmp_path, capsys):
     (tmp_path / "w.toml").write_text('[paths]\ndata_dir = "nothing-here"\n')
-    assert admin_cli.main(["admin", "status", "--config", str(tmp_path / "w.toml")]) == 1
+    assert admin_cli.main(["admin", "status", "--config", str(tmp_path / "w.toml")]) == 5
     assert "writein init" in one_line(capsys.readouterr().err)
 
 

@@ -1,7 +1,7 @@
 """A relay running for real (``Relay.run`` as a task in this event loop) against telesim.
 
 For the fault-injection tests: start and stop the relay, wait for conditions with a
-deadline (never for fixed times), walk a source through onboarding while the relay runs,
+deadline (never for fixed times), press a source's next button while the relay runs,
 inject Telegram faults by probability, wrap the store so chosen calls fail for a while,
 and read back what the sources saw and what the store holds.
 """
@@ -15,7 +15,6 @@ import inspect
 import itertools
 import logging
 import re
-import ssl
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -24,15 +23,14 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
 from bot.relay import Relay
 from core.config import Config
 from store import Store, StoreUnavailableError
 from telesim import ChatMessage, SimUser, TelegramSimulator
 from telesim._faults import Fault
-
-from .relay_env import FAST_PHRASE, RelayEnv, said, sim_clock
+from tests.support.chat import has_button
+from tests.support.relay_env import FAST_PHRASE, RelayEnv, sim_bot, sim_clock
 
 # What the SQLite store says when another connection keeps the write lock too long.
 LOCKED = "the database stayed locked past the busy timeout"
@@ -57,8 +55,6 @@ STARTUP_METHODS = frozenset(
     }
 )
 
-_TLS = ssl.create_default_context()
-
 
 def short_timeout_bot(sim: TelegramSimulator, *, read_timeout: float) -> Bot:
     """A Bot like the relay's, whose requests give up after ``read_timeout`` seconds.
@@ -66,17 +62,7 @@ def short_timeout_bot(sim: TelegramSimulator, *, read_timeout: float) -> Bot:
     telesim's delayed answers then look to the relay exactly like a Telegram call that
     timed out on the client's side after the server had already applied it.
     """
-
-    def request() -> HTTPXRequest:
-        return HTTPXRequest(read_timeout=read_timeout, httpx_kwargs={"verify": _TLS})
-
-    return Bot(
-        sim.token,
-        base_url=sim.base_url,
-        base_file_url=sim.base_file_url,
-        request=request(),
-        get_updates_request=request(),
-    )
+    return sim_bot(sim, read_timeout=read_timeout)
 
 
 def fast_retries(attempts: int) -> timedelta:
@@ -233,66 +219,19 @@ async def until(
     raise AssertionError(f"not within {timeout:.0f} s: {what}{extra}")
 
 
-# -- a source going through onboarding while the relay runs ----------------------------------
-
-
-@dataclass
-class Onboarding:
-    """How far one source got, for the report when onboarding stalls."""
-
-    user: SimUser
-    step: str = "not started"
-    phrase_message: ChatMessage | None = None
-    pressed: list[int] = field(default_factory=list)  # the messages whose button was pressed
-    ready: bool = False
-
-
-def _has_button(message: ChatMessage, data: str) -> bool:
-    return any(b.callback_data == data for row in message.buttons for b in row)
+# -- a source pressing the next button while the relay runs --------------------------------
 
 
 async def press_next(user: SimUser, data: str, *, after: int, timeout: float) -> ChatMessage:
-    """Wait for the bot's next message with this button (newer than ``after``), press it."""
+    """Wait for the bot's next message with this button (newer than ``after``), press it.
+
+    (A whole onboarding while the relay runs: tests/support/onboarding.py's ``walk``.)
+    """
     message = await user.wait_for_bot_message(
-        after=after, where=lambda m: _has_button(m, data), timeout=timeout
+        after=after, where=lambda m: has_button(m, data), timeout=timeout
     )
     await user.press_button(message.message_id, data)
     return message
-
-
-async def onboard_live(progress: Onboarding, *, deadline: float) -> None:
-    """/start, English, consent, both intake questions, the phrase saved: case ready.
-
-    ``deadline`` is a loop time; a step that does not come in time raises TimeoutError.
-    """
-    user = progress.user
-    loop = asyncio.get_running_loop()
-
-    async def next_with(data: str, after: int) -> ChatMessage:
-        progress.step = f"waiting for a message with button {data!r}"
-        return await user.wait_for_bot_message(
-            after=after,
-            where=lambda m: _has_button(m, data),
-            timeout=max(0.1, deadline - loop.time()),
-        )
-
-    sent = await user.send_text("/start")
-    last = sent.message_id
-    for data in ("lang:en", "consent:yes", "q:relation:employee", "skip:topic", "saved"):
-        message = await next_with(data, last)
-        if data == "saved":
-            progress.phrase_message = message
-        progress.step = f"pressing {data!r}"
-        await user.press_button(message.message_id, data)
-        progress.pressed.append(message.message_id)
-        last = message.message_id
-    progress.step = "waiting for case.ready"
-    ready = said("en", "case.ready")
-    await user.wait_for_bot_message(
-        after=last, where=lambda m: m.text == ready, timeout=max(0.1, deadline - loop.time())
-    )
-    progress.step = "done"
-    progress.ready = True
 
 
 # -- Telegram faults -------------------------------------------------------------------------

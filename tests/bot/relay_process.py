@@ -16,15 +16,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from admin.enrolment import enrol_handler
 from admin.keyring import RelayKeyRing
 from admin.refs import open_update
-from admin.setup import ORG_KEY_KIND, Layout, initialise
+from admin.setup import Layout
 from core.config import Config, load_config
 from core.payload import SourceMessage, decode_body
 from core.trust import load_trust
 from crypto import (
-    Argon2Params,
     Direction,
     EncryptionKeyPair,
     Envelope,
@@ -33,12 +31,11 @@ from crypto import (
     open_envelope,
 )
 from store import Store, open_store
-from store.keyfiles import read_secret_file
-from telesim import SimUser, TelegramSimulator
+from telesim import ChatMessage, SimUser, TelegramSimulator
+from tests.support.onboarding import Onboarding, walk
+from tests.support.world import RELAY_PASS, found
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_PASS = b"admin passphrase for tests"
-RELAY_PASS = "relay passphrase for tests"
 # Shaped like a real BotFather token, so the redaction's pattern is exercised too.
 TOKEN = "7012345678:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 # The relay's INFO lines, in the order `writein bot` logs them.
@@ -97,7 +94,7 @@ class RelayProcess:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "PYTHONPATH": str(ROOT),
             "WRITEIN_BOT_TOKEN": TOKEN,
-            "WRITEIN_RELAY_PASSPHRASE": RELAY_PASS,
+            "WRITEIN_RELAY_PASSPHRASE": RELAY_PASS.decode(),
             "PTB_TIMEDELTA": "true",
         }
         with log.open("wb") as out:
@@ -232,7 +229,7 @@ class RelayProcess:
         return await open_store(self.config.store_url)
 
     def relay_ring(self) -> RelayKeyRing:
-        return RelayKeyRing.load(Layout(self.config.data_dir).relay_key, RELAY_PASS.encode())
+        return RelayKeyRing.load(Layout(self.config.data_dir).relay_key, RELAY_PASS)
 
     async def inbox_texts(self) -> list[str]:
         """The texts (or captions) of message updates sealed in the inbox, not processed yet."""
@@ -286,46 +283,25 @@ async def prepare(
         )
         return load_config(config_path)
 
-    result = await initialise(
-        write(""),
-        admin_passphrase=ADMIN_PASS,
-        relay_passphrase=RELAY_PASS.encode(),
-        argon2=Argon2Params.insecure_for_tests(),
-    )
-    config = write(result.org_fingerprint)
-    org = SigningKeyPair.from_seed(
-        read_secret_file(Layout(config.data_dir).org_key, ADMIN_PASS, kind=ORG_KEY_KIND)
-    )
+    founded = await found(write)
+    config = founded.config
     handler = EncryptionKeyPair.generate()
     async with await open_store(config.store_url) as store:
-        await enrol_handler(
-            store,
-            org,
-            "alice",
-            handler.public,
-            SigningKeyPair.generate().public,
-            default_intake=True,
+        await founded.enrol(
+            store, "alice", handler.public, SigningKeyPair.generate().public, default_intake=True
         )
     return RelayProcess(tmp, sim, config_path, config, handler, tmp / "relay.log")
 
 
 async def onboard(user: SimUser, *, timeout: float = 20.0) -> str:
-    """Walk a source through onboarding against a running relay; returns the case id text."""
-    await user.send_text("/start")
-    prompt = await user.wait_for_bot_message(where=lambda m: bool(m.buttons), timeout=timeout)
-    await user.press_button(prompt.message_id, "lang:en")
-    consent = await user.wait_for_bot_message(
-        after=prompt.message_id, where=lambda m: bool(m.buttons), timeout=timeout
-    )
-    await user.press_button(consent.message_id, "consent:yes")
-    phrase = await user.wait_for_bot_message(
-        after=consent.message_id, where=lambda m: bool(m.buttons), timeout=timeout
-    )
-    created = [m for m in user.bot_messages() if m.text and "case ID" in m.text]
-    await user.press_button(phrase.message_id, "saved")
-    await user.wait_for_bot_message(
-        after=phrase.message_id, where=lambda m: "write now" in (m.text or ""), timeout=timeout
-    )
-    assert created, "the case ID message was shown"
-    text = created[-1].text or ""
-    return text.split("case ID is ", 1)[1].split(".", 1)[0].strip()
+    """Walk a source through onboarding against a running relay (no intake questions: see
+    ``prepare``), each step waiting up to ``timeout``; returns the case ID it was shown."""
+    shown: list[str] = []
+
+    def case_id_shown(button: str, message: ChatMessage) -> None:
+        if button == "saved":  # before the phrase is saved, the case ID is in the chat
+            shown.extend(m.text or "" for m in user.bot_messages() if "case ID" in (m.text or ""))
+
+    await walk(Onboarding(user), intake=(), timeout=timeout, check=case_id_shown)
+    assert shown, "the case ID message was shown"
+    return shown[-1].split("case ID is ", 1)[1].split(".", 1)[0].strip()

@@ -12,25 +12,19 @@ from handlers.compose import send_reply
 from handlers.identity import HandlerIdentity
 from handlers.session import open_workspace, start_session
 from handlers.thread import delivery_states, load_thread
-from telesim import TelegramSimulator
 
-from .relay_env import make_env
 from .test_relay_onboarding import onboard
 
 
 @pytest.fixture
-async def world(tmp_path):
-    async with TelegramSimulator() as sim:
-        env = await make_env(tmp_path, sim)
-        workspace = await open_workspace(env.config)
-        alice = env.handlers[0]
-        session = start_session(
-            workspace, HandlerIdentity(name="alice", encryption=alice.enc, signing=alice.sign)
-        )
-        yield env, sim, session
-        await workspace.store.close()
-        await env.bot.shutdown()
-        await env.store.close()
+async def world(env, sim):
+    workspace = await open_workspace(env.config)
+    alice = env.handlers[0]
+    session = start_session(
+        workspace, HandlerIdentity(name="alice", encryption=alice.enc, signing=alice.sign)
+    )
+    yield env, sim, session
+    await workspace.store.close()
 
 
 async def test_officer_reads_and_the_reply_reaches_the_source(world):

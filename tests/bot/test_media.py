@@ -19,6 +19,8 @@ from bot.media import (
     strip_image_metadata,
 )
 
+from .photos import phone_exif
+
 CANARY = "CANARY-writein-7f3a9c"
 GPS_CANARY = b"GPS-CANARY-55.7558N"
 XMP = (
@@ -28,19 +30,13 @@ XMP = (
 
 
 def _exif(orientation: int = 1) -> Image.Exif:
-    exif = Image.Exif()
-    exif[0x010E] = f"ImageDescription {CANARY}"  # ImageDescription
-    exif[0x010F] = "PhoneMaker"  # Make
-    exif[0x0110] = "PhoneModel X"  # Model
-    exif[0x0112] = orientation
-    exif[0x8825] = {  # GPS IFD
-        1: "N",
-        2: (55.0, 45.0, 20.88),
-        3: "E",
-        4: (37.0, 37.0, 3.6),
-        27: b"ASCII\x00\x00\x00" + GPS_CANARY,  # GPSProcessingMethod
-    }
-    return exif
+    return phone_exif(
+        CANARY,
+        GPS_CANARY,
+        latitude=(55.0, 45.0, 20.88),
+        longitude=(37.0, 37.0, 3.6),
+        orientation=orientation,
+    )
 
 
 def _picture(size=(64, 48), mode="RGB") -> Image.Image:

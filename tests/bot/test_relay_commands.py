@@ -6,8 +6,8 @@ import pytest
 
 from bot.phrase import new_phrase
 from store import CaseFlag, OutboxStatus
-
-from .relay_env import Onboarded, RelayEnv, onboard, said
+from tests.support.chat import said
+from tests.support.relay_env import Onboarded, RelayEnv, onboard
 
 
 def texts(source: Onboarded) -> list[str]:

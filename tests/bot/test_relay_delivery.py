@@ -11,8 +11,8 @@ from bot.delivery import DELETION_BATCH, DELETION_LEASE, backoff
 from bot.pace import PER_CHAT_BURST, PER_CHAT_INTERVAL, Pace
 from crypto import SigningKeyPair
 from store import CaseFlag, OutboxStatus
-
-from .relay_env import Onboarded, RelayEnv, fast_backoff, no_pace, onboard, said, sim_clock
+from tests.support.chat import said
+from tests.support.relay_env import Onboarded, RelayEnv, fast_backoff, no_pace, onboard, sim_clock
 
 
 def replies(source: Onboarded) -> list[str]:

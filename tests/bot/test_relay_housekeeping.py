@@ -7,22 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.i18n import catalog
-from telesim import TelegramSimulator
-
-from .relay_env import make_env
 
 
-@pytest.fixture
-async def env(tmp_path):
-    async with TelegramSimulator() as sim:
-        env = await make_env(tmp_path, sim)
-        yield env, sim
-        await env.bot.shutdown()
-        await env.store.close()
-
-
-async def test_command_menu_in_each_language(env):
-    env, sim = env
+async def test_command_menu_in_each_language(env, sim):
     await env.relay.publish_commands()
     for lang in ("en", "ru", "uk"):
         code = "" if lang == "en" else lang
@@ -31,8 +18,7 @@ async def test_command_menu_in_each_language(env):
         assert set(commands) == {"start", "status", "recover", "language", "forget", "help"}
 
 
-async def test_housekeeping_forgets_expired_dialogues_and_old_ids(env):
-    env, sim = env
+async def test_housekeeping_forgets_expired_dialogues_and_old_ids(env, sim):
     user = sim.add_user(first_name="Late")
     await user.send_text("/start")
     await env.pump()
@@ -48,7 +34,6 @@ async def test_housekeeping_forgets_expired_dialogues_and_old_ids(env):
 
 
 async def test_housekeeping_prunes_processed_ids_after_a_week(env):
-    env, _ = env
     old = datetime.now(UTC) - timedelta(days=10)
     recent = datetime.now(UTC) - timedelta(days=1)
     for update_id, when in ((7001, old), (7002, recent)):
@@ -59,78 +44,61 @@ async def test_housekeeping_prunes_processed_ids_after_a_week(env):
     assert await env.store.is_update_processed(7002)
 
 
-async def test_an_update_that_keeps_failing_is_retried_then_dropped(tmp_path):
+async def test_an_update_that_keeps_failing_is_retried_then_dropped(env, sim):
     from bot.relay import MAX_ATTEMPTS_PER_UPDATE
 
-    async with TelegramSimulator() as sim:
-        env = await make_env(tmp_path, sim)
-        try:
-            real = env.relay.conversation.handle
-            calls = 0
+    real = env.relay.conversation.handle
+    calls = 0
 
-            async def flaky(incoming):
-                nonlocal calls
-                if incoming.text == "poison":
-                    calls += 1
-                    raise RuntimeError("a bug in handling")
-                return await real(incoming)
+    async def flaky(incoming):
+        nonlocal calls
+        if incoming.text == "poison":
+            calls += 1
+            raise RuntimeError("a bug in handling")
+        return await real(incoming)
 
-            env.relay.conversation.handle = flaky  # type: ignore[method-assign]
-            user = sim.add_user(first_name="Poison")
-            await user.send_text("poison")
-            await env.relay.fetch(0)
-            for _ in range(MAX_ATTEMPTS_PER_UPDATE - 1):
-                with pytest.raises(RuntimeError):
-                    await env.relay.process_inbox()
-                assert await env.store.count_inbox() == 1  # kept for a retry
-            await env.relay.process_inbox()  # the last attempt drops it
-            assert calls == MAX_ATTEMPTS_PER_UPDATE
-            assert await env.store.count_inbox() == 0
-            await user.send_text("/start")
-            await env.pump()
-            assert user.last_bot_message() is not None  # later updates flow again
-        finally:
-            await env.bot.shutdown()
-            await env.store.close()
+    env.relay.conversation.handle = flaky  # type: ignore[method-assign]
+    user = sim.add_user(first_name="Poison")
+    await user.send_text("poison")
+    await env.relay.fetch(0)
+    for _ in range(MAX_ATTEMPTS_PER_UPDATE - 1):
+        with pytest.raises(RuntimeError):
+            await env.relay.process_inbox()
+        assert await env.store.count_inbox() == 1  # kept for a retry
+    await env.relay.process_inbox()  # the last attempt drops it
+    assert calls == MAX_ATTEMPTS_PER_UPDATE
+    assert await env.store.count_inbox() == 0
+    await user.send_text("/start")
+    await env.pump()
+    assert user.last_bot_message() is not None  # later updates flow again
 
 
 async def test_a_revocation_takes_effect_at_once(env):
     from admin.enrolment import revoke_handler
 
-    env, _ = env
     assert "bob" in (await env.relay.trust()).handlers  # cached now
     await revoke_handler(env.store, "bob")
     assert "bob" not in (await env.relay.trust()).handlers  # no waiting for the refresh
 
 
-async def test_a_clean_stop_records_a_reply_already_sent(tmp_path):
+async def test_a_clean_stop_records_a_reply_already_sent(env, source):
     import asyncio
 
     from store import OutboxStatus
 
-    from .relay_env import onboard
-
-    async with TelegramSimulator() as sim:
-        env = await make_env(tmp_path, sim)
-        try:
-            source = await onboard(env, sim)
-            stop = asyncio.Event()
-            running = asyncio.create_task(env.relay.run(stop))
-            await env.reply(source.case.case_id, env.handlers[0], "sent just before a stop")
-            await source.user.wait_for_bot_message(
-                where=lambda m: "sent just before a stop" in (m.text or ""), timeout=10
-            )
-            stop.set()  # SIGTERM right after Telegram took the message
-            await running
-            (item,) = await env.store.list_outbox(source.case.case_id)
-            assert item.status is OutboxStatus.SENT  # recorded: no second copy after restart
-        finally:
-            await env.bot.shutdown()
-            await env.store.close()
+    stop = asyncio.Event()
+    running = asyncio.create_task(env.relay.run(stop))
+    await env.reply(source.case.case_id, env.handlers[0], "sent just before a stop")
+    await source.user.wait_for_bot_message(
+        where=lambda m: "sent just before a stop" in (m.text or ""), timeout=10
+    )
+    stop.set()  # SIGTERM right after Telegram took the message
+    await running
+    (item,) = await env.store.list_outbox(source.case.case_id)
+    assert item.status is OutboxStatus.SENT  # recorded: no second copy after restart
 
 
 async def test_trust_holds_when_a_rotation_lands_while_it_is_read(env, monkeypatch):
-    env, _ = env
     await env.relay.trust()
     read_setting = env.store.get_setting
 

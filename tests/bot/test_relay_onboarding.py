@@ -7,65 +7,50 @@ import pytest
 from core.caseid import CASE_ID_PATTERN
 from core.i18n import catalog
 from core.payload import SourceMessage
-from telesim import TelegramSimulator
+from store import Case
+from telesim import ChatMessage, SimUser, TelegramSimulator
+from tests.support.chat import plain
+from tests.support.relay_env import RelayEnv
+from tests.support.relay_env import onboard as onboard_source
 
-from .relay_env import RelayEnv, make_env
-
-
-@pytest.fixture
-async def sim():
-    async with TelegramSimulator() as sim:
-        yield sim
-
-
-@pytest.fixture
-async def env(tmp_path, sim):
-    env = await make_env(tmp_path, sim)
-    yield env
-    await env.bot.shutdown()
-    await env.store.close()
+# The topic question answered by typing (the answer must leave the chat once sealed).
+TYPED_INTAKE = (("q:relation:employee", None), ("skip:topic", "procurement fraud"))
 
 
-def plain(html: str) -> str:
-    import re
+class ShownRight:
+    """A ``check`` for onboarding: what each message the source answers must show."""
 
-    return (
-        re.sub(r"<[^>]+>", "", html).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    )
+    def __init__(self, user: SimUser, language: str) -> None:
+        self.user = user
+        self.t = catalog(language)
+        self.phrase_message_id: int | None = None
+
+    def __call__(self, button: str, message: ChatMessage) -> None:
+        t = self.t
+        if button.startswith("lang:"):
+            assert message.protect_content
+        elif button == "consent:yes":
+            assert message.text == plain(t.gettext("consent.question"))
+            assert any(
+                plain(t.gettext("briefing.body"))[:40] in (m.text or "")
+                for m in self.user.bot_messages()
+            )
+        elif button == "skip:topic":
+            assert plain(t.gettext("intake.optional")) in (message.text or "")
+        elif button == "saved":
+            assert message.protect_content
+            self.phrase_message_id = message.message_id
 
 
-async def onboard(env: RelayEnv, sim: TelegramSimulator, language: str):
+async def onboard(env: RelayEnv, sim: TelegramSimulator, language: str) -> tuple[SimUser, Case]:
+    """Onboarding with the topic typed and every step's message checked; the phrase
+    message is gone from the chat once the case is ready."""
     user = sim.add_user(first_name="Canary", username="canary_user", language_code="en")
-    await user.send_text("/start")
-    await env.pump()
-    prompt = user.last_bot_message()
-    assert prompt is not None and prompt.protect_content
-    await user.press_button(prompt.message_id, f"lang:{language}")
-    await env.pump()
-    t = catalog(language)
-    consent = user.last_bot_message()
-    assert consent.text == plain(t.gettext("consent.question"))
-    assert any(
-        plain(t.gettext("briefing.body"))[:40] in (m.text or "") for m in user.bot_messages()
-    )
-    await user.press_button(consent.message_id, "consent:yes")
-    await env.pump()
-    question = user.last_bot_message()
-    await user.press_button(question.message_id, "q:relation:employee")
-    await env.pump()
-    topic = user.last_bot_message()
-    assert plain(t.gettext("intake.optional")) in topic.text
-    await user.send_text("procurement fraud")
-    await env.pump()
-    phrase_message = user.last_bot_message()
-    assert phrase_message.protect_content
-    await user.press_button(phrase_message.message_id, "saved")
-    await env.pump()
-    assert user.last_bot_message().text == plain(t.gettext("case.ready"))
-    assert phrase_message.message_id not in [m.message_id for m in user.visible_messages()]
-    case = await env.store.get_case_by_lookup_hash(env.ring.current.lookup_hash(user.id))
-    assert case is not None
-    return user, case
+    check = ShownRight(user, language)
+    source = await onboard_source(env, sim, language, user=user, intake=TYPED_INTAKE, check=check)
+    assert check.phrase_message_id is not None
+    assert check.phrase_message_id not in [m.message_id for m in user.visible_messages()]
+    return user, source.case
 
 
 @pytest.mark.parametrize("language", ["en", "ru", "uk"])

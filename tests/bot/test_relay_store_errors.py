@@ -30,8 +30,9 @@ import pytest
 from store import Direction, OutboxStatus, Store, StoreUnavailableError, open_store
 from store._open import sqlite_path
 from telesim import TelegramSimulator
+from tests.support.chat import said
+from tests.support.relay_env import Onboarded, RelayEnv, no_pace, onboard, running_env
 
-from .relay_env import Onboarded, RelayEnv, no_pace, onboard, running_env, said
 from .relay_live import (
     FlakyStore,
     as_console,

@@ -1,4 +1,4 @@
-"""Passphrase-sealed secrets: the key-file blob (file I/O is tested in tests/test_keyfiles.py)."""
+"""Passphrase-sealed secrets: the key-file blob (file I/O: tests/store/test_keyfiles.py)."""
 
 from __future__ import annotations
 

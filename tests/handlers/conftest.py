@@ -4,7 +4,8 @@
 enrolled handlers (alice, bob, carol) with key files; ``world.case(...)`` and
 ``world.incoming(...)`` create cases and seal source messages exactly like the relay:
 direction IN, a ``SourceMessage`` body, signed by the relay's signing key, wrapped for
-every handler assigned to the case, attachments' chunks stored under the message.
+every handler assigned to the case, attachments' chunks stored under the message. The
+data directory is set up as the relay's tests set theirs up (tests/support/world.py).
 """
 
 from __future__ import annotations
@@ -19,13 +20,11 @@ from pathlib import Path
 import pytest
 
 import store
-from admin.enrolment import enrol_handler
-from admin.keyring import RelayKeyRing, RelayKeys
-from admin.setup import ORG_KEY_KIND, Layout, initialise
+from admin.keyring import RelayKeys
+from admin.setup import Layout
 from core.config import Config, load_config
 from core.payload import AttachmentRef, IntakeAnswer, SourceMessage, encode_body
 from crypto import (
-    Argon2Params,
     Direction,
     SigningKeyPair,
     seal,
@@ -35,11 +34,9 @@ from crypto import (
 from handlers.identity import HandlerIdentity, read_identity, write_identity
 from handlers.session import Session, Workspace, open_workspace, start_session
 from store import Store, open_store
-from store.keyfiles import read_secret_file
+from tests.support.world import WEAK, found
 
-INSECURE = Argon2Params.insecure_for_tests()
-ADMIN_PASSPHRASE = b"admin passphrase for the tests"
-RELAY_PASSPHRASE = b"relay passphrase for the tests"
+INSECURE = WEAK
 HANDLERS = ("alice", "bob", "carol")
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CREATED = int(NOW.timestamp())
@@ -172,17 +169,8 @@ def write_config(root: Path, fingerprint: str, *, key_file: str = "alice.key") -
 
 
 async def make_world(root: Path) -> World:
-    base = Config(base_dir=root)
-    result = await initialise(
-        base, admin_passphrase=ADMIN_PASSPHRASE, relay_passphrase=RELAY_PASSPHRASE, argon2=INSECURE
-    )
-    config_path = write_config(root, result.org_fingerprint)
-    config = load_config(config_path)
-    layout = result.layout
-    org = SigningKeyPair.from_seed(
-        read_secret_file(layout.org_key, ADMIN_PASSPHRASE, kind=ORG_KEY_KIND)
-    )
-    relay = RelayKeyRing.load(layout.relay_key, RELAY_PASSPHRASE).current
+    founded = await found(lambda fingerprint: load_config(write_config(root, fingerprint)))
+    config = founded.config
     db = await open_store(config.store_url)
     identities: dict[str, HandlerIdentity] = {}
     key_files: dict[str, Path] = {}
@@ -190,12 +178,16 @@ async def make_world(root: Path) -> World:
         identity = HandlerIdentity.generate(name)
         path = root / f"{name}.key"
         write_identity(path, identity, passphrase_of(name), argon2=INSECURE)
-        await enrol_handler(
-            db, org, name, identity.encryption.public, identity.signing.public, now=CREATED
+        await founded.enrol(
+            db, name, identity.encryption.public, identity.signing.public, now=CREATED
         )
         identities[name] = identity
         key_files[name] = path
-    return World(root, config_path, config, layout, org, relay, db, identities, key_files)
+    relay = founded.relay_ring().current
+    config_path = root / "writein.toml"  # where write_config wrote it
+    return World(
+        root, config_path, config, founded.layout, founded.org, relay, db, identities, key_files
+    )
 
 
 @pytest.fixture

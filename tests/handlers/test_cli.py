@@ -7,6 +7,7 @@ import io
 import json
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,31 @@ async def test_reply_from_stdin_with_self_destruct(run: Run) -> None:
     assert (reply["text"], reply["self_destruct_seconds"]) == ("Line one\nLine two", 3600)
 
 
+async def test_cancel_a_queued_reply(run: Run) -> None:
+    code, out, _ = await run("reply", CASE_B, "--text", "Meant for another source.")
+    assert code == 0
+    reply_id = out.split()[1]
+    code, out, _ = await run("show", CASE_B)
+    assert "reply by alice · " in out and f"· pending · id {reply_id} ---" in out
+    # Only its author may cancel it: one line, exit 1, and the reply stays queued.
+    err = await _one_line(run, 1, "cancel", CASE_B, reply_id, who="bob")
+    assert "only its author, alice, can cancel it" in err
+    assert "bad id" not in await _one_line(run, 2, "cancel", CASE_B, "bad id")
+    code, out, err = await run("cancel", CASE_B.lower(), reply_id[:8])
+    assert (code, err) == (0, "")
+    assert out == f"reply {reply_id} cancelled: the relay will not send it\n"
+    assert await run.world.store.list_outbox(CASE_B) == []
+    code, out, _ = await run("show", CASE_B, "--json")
+    assert [m["direction"] for m in json.loads(out)["messages"]] == ["in"]
+    assert "no reply" in await _one_line(run, 6, "cancel", CASE_B, reply_id)
+    # Once the relay has claimed a reply, it is too late.
+    code, out, _ = await run("reply", CASE_B, "--text", "On its way.")
+    claimed = await run.world.store.claim_outbox(lease=timedelta(seconds=60))
+    assert claimed is not None and claimed.message_id == bytes.fromhex(out.split()[1])
+    err = await _one_line(run, 1, "cancel", CASE_B, out.split()[1])
+    assert "cannot be cancelled: the relay is sending it now" in err
+
+
 async def test_export_assign_close(run: Run, tmp_path: Path) -> None:
     await run.world.incoming(
         CASE_A, "", kind="document", attachments=[("a.txt", "text/plain", b"hi")]
@@ -164,7 +190,7 @@ async def _one_line(run: Run, expected_code: int, *argv: str, who: str = "alice"
     code, out, err = await run(*argv, who=who)
     assert code == expected_code, err
     assert out == ""
-    assert err.count("\n") == 1 and err.startswith("writein: error: ")
+    assert err.count("\n") == 1 and err.startswith("writein: ")
     return err
 
 

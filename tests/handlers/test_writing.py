@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 import store
 from core.payload import Reply, SourceMessage, decode_body
 from crypto import Direction, Envelope, InvalidEnvelope, open_envelope
 from handlers._errors import ConsoleError, NotAssignedError, UnknownCaseError, UsageError
-from handlers.compose import format_duration, parse_duration, preview, send_note, send_reply
+from handlers.compose import (
+    cancel_reply,
+    find_reply,
+    format_duration,
+    parse_duration,
+    preview,
+    send_note,
+    send_reply,
+)
 from handlers.manage import assign, set_status
 from handlers.thread import load_thread
 from store import CaseStatus
@@ -45,6 +55,47 @@ async def test_a_reply_is_stored_for_handlers_and_queued_for_the_relay(cases: Wo
     assert entry.actor == "handler alice" and entry.detail == ""
     bob = await cases.session("bob")
     assert (await load_thread(bob, CASE_B))[-1].text == "Thank you. Stay safe."
+
+
+async def test_the_author_cancels_a_queued_reply_and_the_audit_log_says_so(
+    cases: World,
+) -> None:
+    alice = await cases.session("alice")
+    sent = await send_reply(alice, CASE_B, "Wrong source: do not send.")
+    assert await find_reply(alice, CASE_B.lower(), sent.message_id.hex()[:8]) == (
+        CASE_B,
+        sent.message_id,
+    )
+    bob = await cases.session("bob")
+    with pytest.raises(ConsoleError, match="only its author, alice, can cancel it"):
+        await cancel_reply(bob, CASE_B, sent.message_id)
+    done = await cancel_reply(alice, CASE_B, sent.message_id)
+    assert (done.case_id, done.warning) == (CASE_B, None)
+    assert await cases.store.list_outbox(CASE_B) == []
+    assert all(item.direction.value != "out" for item in await load_thread(bob, CASE_B))
+    entries = await cases.store.list_audit(case_id=CASE_B)
+    assert [e.action for e in entries] == ["reply", "reply-cancel"]
+    assert (entries[1].actor, entries[1].detail) == (
+        "handler alice",
+        f"reply {sent.message_id.hex()}",
+    )
+    assert (await cases.store.verify_audit_chain()).ok
+    with pytest.raises(UnknownCaseError):
+        await cancel_reply(alice, CASE_B, sent.message_id)
+
+
+async def test_a_reply_the_relay_has_claimed_cannot_be_cancelled(cases: World) -> None:
+    alice = await cases.session("alice")
+    sent = await send_reply(alice, CASE_A, "Already on its way.")
+    claim = await cases.store.claim_outbox(lease=timedelta(seconds=60))
+    assert claim is not None and claim.message_id == sent.message_id
+    with pytest.raises(ConsoleError, match="the relay is sending it now"):
+        await cancel_reply(alice, CASE_A, sent.message_id)
+    assert [e.action for e in await cases.store.list_audit(case_id=CASE_A)] == ["reply"]
+    with pytest.raises(UsageError):
+        await find_reply(alice, CASE_A, "abc")
+    with pytest.raises(NotAssignedError):
+        await find_reply(alice, CASE_C, sent.message_id.hex())
 
 
 async def test_the_relay_refuses_a_reply_signed_by_someone_else(cases: World) -> None:

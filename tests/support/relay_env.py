@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,13 +13,10 @@ from typing import Any
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from admin.enrolment import enrol_handler
 from admin.keyring import RelayKeyRing
-from admin.setup import ORG_KEY_KIND, Layout, initialise
 from bot.pace import Pace
 from bot.relay import Relay
 from core.config import Config, parse_config
-from core.i18n import catalog
 from core.payload import AttachmentRef, Reply, SourceMessage, decode_body, encode_body
 from crypto import (
     Argon2Params,
@@ -35,13 +31,13 @@ from crypto import (
 )
 from store import Case, OutboxItem, Store, open_store
 from store import Direction as StoreDirection
-from store.keyfiles import read_secret_file
 from telesim import ChatMessage, SimUser, TelegramSimulator
 from telesim._render import message_json
 
-ADMIN_PASS = b"admin passphrase for tests"
-RELAY_PASS = b"relay passphrase for tests"
-WEAK = Argon2Params.insecure_for_tests()
+from .chat import code_text
+from .onboarding import INTAKE, Answer, Onboarding, walk
+from .world import found
+
 FAST_PHRASE = Argon2Params.insecure_for_tests(memory_kib=64)
 
 
@@ -157,26 +153,6 @@ class Onboarded:
     phrase: str  # the 7 words, read from the phrase message before it was deleted
 
 
-def plain(html: str) -> str:
-    """A catalogue message as the user sees it (Telegram HTML rendered to text)."""
-    return (
-        re.sub(r"<[^>]+>", "", html).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    )
-
-
-def said(language: str, key: str, **fmt: object) -> str:
-    """What the bot's message ``key`` looks like in the chat."""
-    return plain(catalog(language).gettext(key, **fmt))
-
-
-def code_text(message: ChatMessage) -> str:
-    """The text of the message's first ``code`` entity (offsets count UTF-16 units)."""
-    entity = next(e for e in message.entities if e["type"] == "code")
-    units = (message.text or "").encode("utf-16-le")
-    start, length = 2 * entity["offset"], 2 * entity["length"]
-    return units[start : start + length].decode("utf-16-le")
-
-
 async def onboard(
     env: RelayEnv,
     sim: TelegramSimulator,
@@ -184,30 +160,26 @@ async def onboard(
     *,
     first_name: str = "Canary",
     user: SimUser | None = None,
+    intake: Sequence[Answer] = INTAKE,
+    check: Callable[[str, ChatMessage], None] | None = None,
 ) -> Onboarded:
-    """A user (by default a new one) goes through the whole onboarding.
+    """A user (by default a new one) goes through the whole onboarding, one pump a step.
 
-    Returns them, their case and the recovery phrase as the phrase message showed it.
+    Returns them, their case (found with the relay's current keys, which a rotation
+    changes) and the recovery phrase as the phrase message showed it. ``intake`` and
+    ``check`` are as in tests/support/onboarding.py's ``walk``.
     """
     if user is None:
         user = sim.add_user(first_name=first_name, username=f"{first_name.lower()}_user")
-    await user.send_text("/start")
-    await env.pump(rounds=1)
-    await user.press_button(user.last_bot_message().message_id, f"lang:{language}")
-    await env.pump(rounds=1)
-    await user.press_button(user.last_bot_message().message_id, "consent:yes")
-    await env.pump(rounds=1)
-    await user.press_button(user.last_bot_message().message_id, "q:relation:employee")
-    await env.pump(rounds=1)
-    await user.press_button(user.last_bot_message().message_id, "skip:topic")
-    await env.pump(rounds=1)
-    phrase_message = user.last_bot_message()
-    phrase = code_text(phrase_message)
+    progress = Onboarding(user)
+    await walk(
+        progress, language=language, intake=intake, pump=lambda: env.pump(rounds=1), check=check
+    )
+    assert progress.phrase_message is not None
+    phrase = code_text(progress.phrase_message)
     assert len(phrase.split()) == 7
-    await user.press_button(phrase_message.message_id, "saved")
-    await env.pump(rounds=1)
-    assert user.last_bot_message().text == said(language, "case.ready")
-    case = await env.case_of(user)
+    lookup = env.relay.ring.current.lookup_hash(user.id)
+    case = await env.store.get_case_by_lookup_hash(lookup)
     assert case is not None
     return Onboarded(user, case, phrase)
 
@@ -244,8 +216,20 @@ def no_pace() -> Pace:
 _TLS = ssl.create_default_context()
 
 
-def _request() -> HTTPXRequest:
-    return HTTPXRequest(httpx_kwargs={"verify": _TLS})
+def sim_bot(sim: TelegramSimulator, **request_options: Any) -> Bot:
+    """A PTB Bot on telesim with PTB's own request stack; ``request_options`` go to each
+    ``HTTPXRequest`` (``read_timeout=``...)."""
+
+    def request() -> HTTPXRequest:
+        return HTTPXRequest(httpx_kwargs={"verify": _TLS}, **request_options)
+
+    return Bot(
+        sim.token,
+        base_url=sim.base_url,
+        base_file_url=sim.base_file_url,
+        request=request(),
+        get_updates_request=request(),
+    )
 
 
 def config_for(tmp: Path, sim: TelegramSimulator, fingerprint: str = "", **relay: object) -> Config:
@@ -295,29 +279,18 @@ async def make_env(
     clock = clock or sim_clock(sim)
     # Telegram's pace would add seconds to every onboarding; tests of pacing pass Pace().
     pace = pace or no_pace()
-    first = config_for(tmp, sim, **relay)
-    result = await initialise(
-        first, admin_passphrase=ADMIN_PASS, relay_passphrase=RELAY_PASS, argon2=WEAK
-    )
-    config = config_for(tmp, sim, result.org_fingerprint, **relay)
-    layout = Layout(config.data_dir)
-    org = SigningKeyPair.from_seed(read_secret_file(layout.org_key, ADMIN_PASS, kind=ORG_KEY_KIND))
+    founded = await found(lambda fingerprint: config_for(tmp, sim, fingerprint, **relay))
+    config = founded.config
     store = await open_store(config.store_url)
     handlers = []
     for name in ("alice", "bob"):
         keys = HandlerKeys(name, EncryptionKeyPair.generate(), SigningKeyPair.generate())
-        await enrol_handler(
-            store, org, name, keys.enc.public, keys.sign.public, default_intake=name == "alice"
+        await founded.enrol(
+            store, name, keys.enc.public, keys.sign.public, default_intake=name == "alice"
         )
         handlers.append(keys)
-    ring = RelayKeyRing.load(layout.relay_key, RELAY_PASS)
-    bot = Bot(
-        sim.token,
-        base_url=sim.base_url,
-        base_file_url=sim.base_file_url,
-        request=_request(),
-        get_updates_request=_request(),
-    )
+    ring = founded.relay_ring()
+    bot = sim_bot(sim)
     await bot.initialize()
     options: dict[str, Any] = {"clock": clock, "pace": pace}
     if backoff is not None:
