@@ -152,7 +152,7 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
     """SIGTERM and SIGINT set ``stop``, including one that came before the loop started."""
     loop = asyncio.get_running_loop()
     if threading.current_thread() is threading.main_thread():
-        install_early_stop()  # when run without bot/entry.py (tests, benches)
+        install_early_stop()  # when run without writein/main.py (tests, benches)
         on_stop(lambda: loop.call_soon_threadsafe(stop.set))
     if STOP_REQUESTED.is_set():
         stop.set()
