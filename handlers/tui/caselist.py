@@ -23,14 +23,14 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from core.untrusted import as_text, render_untrusted
+from core.untrusted import as_text
 from store import CaseFlag, CaseStatus, StoreError
 
 from .._errors import ConsoleError
 from ..cases import PAGE_SIZE, CaseSummary, count_cases, list_cases, search_cases
 from ..session import Session
 from .compose import Composed, ComposeScreen, send_composed
-from .render import case_cells
+from .render import case_cells, tell
 
 __all__ = ["CaseListScreen"]
 
@@ -278,11 +278,7 @@ class CaseListScreen(Screen[None]):
     # -- replying from the list ------------------------------------------------------------
 
     def _notify(self, message: str, *, error: bool = False) -> None:
-        self.notify(
-            render_untrusted(message, single_line=True),
-            severity="error" if error else "information",
-            markup=False,
-        )
+        tell(self, message, error=error)
 
     def action_reply(self) -> None:
         """A composer bound to the selected case (it asks again if the list changes)."""

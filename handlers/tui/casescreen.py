@@ -32,7 +32,7 @@ from ..session import Session
 from ..thread import ThreadItem, delivery_states, load_intake, load_page
 from .compose import Composed, ComposeScreen, send_composed
 from .dialogs import AssignScreen, CancelReplyScreen, ExportScreen
-from .render import case_header, intake_text, item_text
+from .render import case_header, intake_text, item_text, tell
 
 __all__ = ["CaseScreen", "MessageView"]
 
@@ -79,11 +79,7 @@ class CaseScreen(Screen[None]):
         self.load()
 
     def _notify(self, message: str, *, error: bool = False) -> None:
-        self.notify(
-            render_untrusted(message, single_line=True),
-            severity="error" if error else "information",
-            markup=False,
-        )
+        tell(self, message, error=error)
 
     def _gone(self) -> bool:
         """The screen went away (the console locked, or the officer left) while loading:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Protocol
 
 from rich.text import Text
+from textual.notifications import SeverityLevel
 
 from core.payload import AttachmentRef, IntakeAnswer
 from core.untrusted import as_text, render_untrusted
@@ -179,4 +181,19 @@ def case_cells(item: CaseSummary) -> tuple[Text, ...]:
         Text(item.last_activity.isoformat()),
         Text(flags, style="bold" if flags else ""),
         as_text(", ".join(item.assigned), single_line=True),
+    )
+
+
+class _Notifying(Protocol):
+    def notify(
+        self, message: str, *, severity: SeverityLevel = ..., markup: bool = ...
+    ) -> None: ...
+
+
+def tell(screen: _Notifying, message: str, *, error: bool = False) -> None:
+    """A toast for the officer; a message may quote source text, so it is shown as text."""
+    screen.notify(
+        render_untrusted(message, single_line=True),
+        severity="error" if error else "information",
+        markup=False,
     )
