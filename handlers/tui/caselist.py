@@ -301,13 +301,8 @@ class CaseListScreen(Screen[None]):
 
     @work(group="send")
     async def _send_worker(self, composed: Composed) -> None:
-        try:  # to the case the composer was opened for, wherever the cursor is now
-            notice, warning = await send_composed(self.session, composed)
-        except (ConsoleError, StoreError) as exc:
-            self._notify(str(exc), error=True)
-            return
-        self._notify(notice, error=warning)
-        self.load()
+        if await send_composed(self.session, composed, self._notify):
+            self.load()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.query_text = event.value.strip()

@@ -175,13 +175,8 @@ class CaseScreen(Screen[None]):
 
     @work(group="send")
     async def _send_worker(self, composed: Composed) -> None:
-        try:  # to the composer's case, which is this screen's
-            notice, warning = await send_composed(self.session, composed)
-        except (ConsoleError, StoreError) as exc:
-            self._notify(str(exc), error=True)
-            return
-        self._notify(notice, error=warning)
-        self.load()
+        if await send_composed(self.session, composed, self._notify):
+            self.load()
 
     def action_cancel_reply(self) -> None:
         mine = [

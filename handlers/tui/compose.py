@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static, TextArea
 
 from core.untrusted import as_text
+from store import StoreError
 
 from .._errors import ConsoleError
 from ..compose import format_duration, parse_duration, preview, send_note, send_reply
@@ -42,22 +43,31 @@ class Composed:
     self_destruct_seconds: int | None = None
 
 
-async def send_composed(session: Session, composed: Composed) -> tuple[str, bool]:
-    """Send what a composer handed back to its own case (ConsoleError, StoreError if
-    refused); returns what to tell the officer, and whether it is a warning."""
-    if not composed.reply:
-        await send_note(session, composed.case_id, composed.text)
-        return f"Note added to case {composed.case_id}.", False
-    sent = await send_reply(
-        session,
-        composed.case_id,
-        composed.text,
-        self_destruct_seconds=composed.self_destruct_seconds,
-    )
+async def send_composed(session: Session, composed: Composed, tell: Callable[..., None]) -> bool:
+    """Send what a composer handed back to its own case, whatever is under the cursor now,
+    and tell the officer how it went (``tell(message, error=…)``); True once it is sent."""
+    try:
+        if not composed.reply:
+            await send_note(session, composed.case_id, composed.text)
+            tell(f"Note added to case {composed.case_id}.", error=False)
+            return True
+        sent = await send_reply(
+            session,
+            composed.case_id,
+            composed.text,
+            self_destruct_seconds=composed.self_destruct_seconds,
+        )
+    except (ConsoleError, StoreError) as exc:
+        tell(str(exc), error=True)
+        return False
     if sent.warning:
-        return sent.warning, True
-    notice = f"Reply to case {composed.case_id} queued (x in the case cancels it until it is sent)."
-    return notice, False
+        tell(sent.warning, error=True)
+    else:
+        tell(
+            f"Reply to case {composed.case_id} queued (x in the case cancels it until it is sent).",
+            error=False,
+        )
+    return True
 
 
 class ComposeScreen(ModalScreen[Composed | None]):
