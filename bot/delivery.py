@@ -277,7 +277,9 @@ class Delivery:
         tasks = list(self._deleting.values())
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, Exception):  # a cancelled one returns CancelledError
+                log.error("a deletion ended with %s", type(result).__name__)
         self._deleting.clear()
         self._deleted.clear()
 

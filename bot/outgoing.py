@@ -85,7 +85,9 @@ class Outgoing:
         workers = list(self._workers.values())
         for task in workers:
             task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        for result in await asyncio.gather(*workers, return_exceptions=True):
+            if isinstance(result, Exception):  # _work catches its sends' errors itself
+                log.error("an outgoing queue ended with %s", type(result).__name__)
         self._queues.clear()
         self._workers.clear()
         self._idle.set()
