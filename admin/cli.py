@@ -35,11 +35,14 @@ from admin.enrolment import (
     write_token,
 )
 from admin.retention import purge
+from admin.roster import roster_init, roster_report
 from admin.rotation import RotationReport, rotate_relay_keys, rotation_in_progress
 from admin.setup import Layout, check_data_dir, initialise, load_org_key
 from core.bundle import bundle_fingerprint, handler_bundle, parse_handler_bundle
 from core.config import Config, load_config
 from core.passphrase import ADMIN, RELAY, get_passphrase
+from core.roster import HeadMemory
+from core.rosterlog import read_roster
 from core.settings import (
     ENV_ADMIN_PASSPHRASE,
     ENV_RELAY_PASSPHRASE,
@@ -47,14 +50,12 @@ from core.settings import (
     OFFSET_SETTING,
 )
 from core.subcommands import run_group
-from core.trust import certified
 from core.trust import load_org_key as load_store_org_key
 from core.untrusted import render_untrusted
 from crypto import (
     Certificate,
     CryptoError,
     EncryptionPublicKey,
-    Role,
     SigningKeyPair,
     SigningPublicKey,
 )
@@ -222,8 +223,9 @@ async def _renew_handler(args: argparse.Namespace) -> int:
 
 async def _remove_handler(args: argparse.Namespace) -> int:
     config = _config(args)
+    org = _org(args, config)  # a revocation is a roster statement the organisation signs
     async with await _store(config) as store:
-        done = await revoke_handler(store, args.name, force=args.force)
+        done = await revoke_handler(store, org, args.name, force=args.force)
     _say(f"handler {_safe(done.name)} is revoked: nothing new is sealed for them")
     if done.cases:
         _say(f"{done.cases} case(s) flagged for reassignment (console: --flag needs_reassignment)")
@@ -236,26 +238,37 @@ async def _remove_handler(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _roster_init(args: argparse.Namespace) -> int:
+    config = _config(args)
+    org = _org(args, config)
+    async with await _store(config) as store:
+        if await store.roster_length():
+            raise AdminError("this store already has a roster: roster-init changes nothing")
+        written = await roster_init(store, org)
+    _say(f"the roster holds {written} signed entries; the relay and consoles now read it")
+    return 0
+
+
 async def _handlers(args: argparse.Namespace) -> int:
     config = _config(args)
     async with await _store(config) as store:
         org = await load_store_org_key(store, config.trust.org_fingerprint)
-        rows = []
-        for handler in await store.list_handlers():
-            cert = certified(handler.certificate, org, role=Role.HANDLER, name=handler.name)
-            version = None if cert is None else cert.key_version
-            fingerprint = "NOT CERTIFIED" if cert is None else bundle_fingerprint(_bundle_of(cert))
-            rows.append(
-                {
-                    "name": handler.name,
-                    "status": handler.status.value,
-                    "default_intake": handler.default_intake,
-                    "key_version": version,
-                    "fingerprint": fingerprint,
-                    "added_on": handler.added_on.isoformat(),
-                    "cases": await store.count_cases(handler=handler.name),
-                }
-            )
+        roster = await read_roster(store, org)
+        on_intake = set(roster.intake_list())
+        certs = {**roster.revoked(), **roster.officers()}
+        added = {h.name: h.added_on.isoformat() for h in await store.list_handlers()}
+        rows = [
+            {
+                "name": name,
+                "status": "active" if name in roster.officers() else "revoked",
+                "default_intake": name in on_intake,
+                "key_version": cert.key_version,
+                "fingerprint": bundle_fingerprint(_bundle_of(cert)),
+                "added_on": added.get(name),
+                "cases": len(roster.cases_of(name)),
+            }
+            for name, cert in sorted(certs.items())
+        ]
     if args.json:
         print(json.dumps(rows, ensure_ascii=True, indent=2))
         return 0
@@ -484,6 +497,8 @@ async def _status(args: argparse.Namespace) -> int:
         last_update = await store.last_processed_update_on()
         offset = await store.get_setting(OFFSET_SETTING)
         audit = await store.verify_audit_chain()
+        org = await load_store_org_key(store, config.trust.org_fingerprint)
+        roster = await roster_report(store, org, HeadMemory(Layout(config.data_dir).roster_head))
     status: dict[str, Any] = {
         "relay_keys": [
             {
@@ -512,6 +527,7 @@ async def _status(args: argparse.Namespace) -> int:
         "audit_entries": audit.checked,
         "audit_intact": audit.ok,
         "retention_days": config.retention.days,
+        "roster": roster,
     }
     if args.json:
         print(json.dumps(status, ensure_ascii=True, indent=2))
@@ -551,6 +567,15 @@ def _print_status(s: dict[str, Any]) -> None:
     _say(f"audit log: {s['audit_entries']} entries, {audit}")
     days = s["retention_days"]
     _say(f"retention: {'keeps everything' if not days else f'{days} days'}")
+    r = s["roster"]
+    if r["error"]:
+        _say(f"ALARM roster: {_safe(r['error'])}")
+    else:
+        _say(f"roster: {r['entries']} signed entries, verified")
+    for what in r["discrepancies"]:
+        _say(f"ALARM store row not in the signed roster: {_safe(what)}")
+    for alarm in r["alarms"]:
+        _say(f"ALARM {alarm['on']} {_safe(alarm['actor'])}: {_safe(alarm['detail'])}")
 
 
 # -- argparse -----------------------------------------------------------------------------------
@@ -646,6 +671,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("name", metavar="NAME")
     p.add_argument("--force", action="store_true", help="even if they alone can read some cases")
+    _org_options(p)
+
+    p = command(
+        "roster-init",
+        "sign the officers, assignments and relay keys of a store made before the roster",
+        _roster_init,
+    )
+    _org_options(p)
 
     p = command("handlers", "list handlers, their key versions and fingerprints", _handlers)
     p.add_argument("--json", action="store_true", help="JSON output")

@@ -2,23 +2,23 @@
 
 The organisation key certifies each handler's public keys; the certificate is what the
 store keeps, and what the relay and every console check before trusting a key. Every
-change here is written to the audit log (actor ``admin``) and marks the trust as changed
-(setting ``trust.changed``), so a running relay can re-read it at once.
+change here is signed into the roster with the organisation key (ADR 0076), written to
+the audit log (actor ``admin``) and marks the trust as changed (setting ``trust.changed``),
+so a running relay can re-read it at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from admin.roster import org_roster, sign
 from core.config import Config
 from core.errors import WriteinError
-from core.settings import TRUST_CHANGED_SETTING
-from core.trust import certified
 from crypto import (
     CryptoError,
     EncryptionPublicKey,
@@ -29,7 +29,7 @@ from crypto import (
     certify,
     unverified_header,
 )
-from store import CaseFlag, HandlerStatus, Store, StoreOperations
+from store import CaseFlag, NotFoundError, Store, StoreOperations
 from store.keyfiles import write_key_file
 
 __all__ = [
@@ -48,10 +48,6 @@ _BACKLOG_PAGE: Final = 500
 
 class AdminError(WriteinError):
     """An admin operation refused; the message says why and what to do instead."""
-
-
-async def _trust_changed(store: StoreOperations) -> None:
-    await store.set_setting(TRUST_CHANGED_SETTING, secrets.token_hex(8))
 
 
 def _certify(
@@ -75,7 +71,7 @@ def _certify(
 
 
 async def enrol_handler(
-    store: StoreOperations,
+    store: Store,
     org: SigningKeyPair,
     name: str,
     encryption: EncryptionPublicKey,
@@ -85,11 +81,16 @@ async def enrol_handler(
     key_version: int = 1,
     now: int | None = None,
 ) -> bytes:
-    """Certify a handler's keys and record them; returns the certificate."""
+    """Certify a handler's keys, sign them into the roster and record them; returns the
+    certificate."""
     cert = _certify(org, name, encryption, signing, key_version=key_version, now=now)
-    await store.add_handler(name, cert, default_intake=default_intake)
-    await store.append_audit("admin", "add-handler", detail=name)
-    await _trust_changed(store)
+    async with store.transaction() as tx:
+        roster = await org_roster(tx, org.public)
+        await tx.add_handler(name, cert, default_intake=default_intake)
+        await sign(tx, roster, org, "enrol", certificate=cert.hex())
+        if default_intake:
+            await sign(tx, roster, org, "intake", names=sorted({*roster.intake_list(), name}))
+        await tx.append_audit("admin", "add-handler", detail=name)
     return cert
 
 
@@ -108,12 +109,10 @@ async def renew_handler(
     from this moment the relay trusts only the new key's signatures.
     """
     async with store.transaction() as tx:
-        handler = await tx.get_handler(name)
-        if handler is None or handler.status is not HandlerStatus.ACTIVE:
-            raise AdminError(f"no active handler named {name!r}")
-        current = certified(handler.certificate, org.public, role=Role.HANDLER, name=name)
+        roster = await org_roster(tx, org.public)
+        current = roster.officers().get(name)
         if current is None:
-            raise AdminError(f"the stored certificate of {name!r} does not verify")
+            raise AdminError(f"no active handler named {name!r}")
         if current.encryption_key.raw == encryption.raw or current.signing_key.raw == signing.raw:
             raise AdminError(f"these are the keys {name!r} already has: nothing to renew")
         waiting = await _replies_signed_by(tx, current.signing_key)
@@ -125,9 +124,9 @@ async def renew_handler(
         cert = _certify(
             org, name, encryption, signing, key_version=current.key_version + 1, now=now
         )
+        await sign(tx, roster, org, "renew", certificate=cert.hex())
         await tx.set_handler_certificate(name, cert)
         await tx.append_audit("admin", "renew-handler", detail=name)
-        await _trust_changed(tx)
     return cert
 
 
@@ -157,41 +156,45 @@ class Revocation:
     intake: tuple[str, ...]
 
 
-async def revoke_handler(store: Store, name: str, *, force: bool = False) -> Revocation:
+async def revoke_handler(
+    store: Store, org: SigningKeyPair, name: str, *, force: bool = False
+) -> Revocation:
     """Revoke a handler: no new wraps for them from now on; their cases need reassignment.
 
     Cases only they could read would get no new messages either, so those are assigned
     to the intake handlers too (for what arrives from now on); unless ``force``, such
     cases refuse the revocation, because nobody could pass their history on afterwards.
+    The revocation is signed into the roster, so no write to the store can undo it.
     """
     async with store.transaction() as tx:
-        handler = await tx.get_handler(name)
-        if handler is None:
-            raise AdminError(f"no handler named {name!r}")
-        if handler.status is HandlerStatus.REVOKED:
+        roster = await org_roster(tx, org.public)
+        if name in roster.revoked():
             raise AdminError(f"{name!r} is already revoked")
-        others = await tx.list_handlers(status=HandlerStatus.ACTIVE)
-        active = {h.name for h in others if h.name != name}
-        intake = tuple(sorted(h.name for h in others if h.default_intake and h.name != name))
-        intake = intake or tuple(sorted(active))
-        cases = await tx.list_handler_cases(name)
-        orphans = [c for c in cases if not active & set(await tx.list_case_handlers(c))]
+        if name not in roster.officers():
+            raise AdminError(f"no handler named {name!r}")
+        cases = roster.cases_of(name)
+        orphans = [c for c in cases if roster.assigned(c) == {name}]
         if orphans and not force:
             raise AdminError(
                 f"{name!r} is the only handler who can read {len(orphans)} case(s); have them "
                 "hand the cases over first (writein console assign CASE OTHER --hand-over), "
                 "or pass --force"
             )
-        await tx.revoke_handler(name)
+        await sign(tx, roster, org, "revoke", name=name)
+        intake = tuple(roster.intake_handlers())
+        if orphans and not intake:
+            raise AdminError(f"{name!r} is the last active handler: enrol another one first")
+        with contextlib.suppress(NotFoundError):
+            await tx.revoke_handler(name)
         for case_id in cases:
             await tx.set_case_flag(case_id, CaseFlag.NEEDS_REASSIGNMENT, True)
         for case_id in orphans:
             for other in intake:
+                await sign(tx, roster, org, "assign", case_id=case_id, name=other)
                 await tx.assign_handler(case_id, other)
         await tx.append_audit(
             "admin", "remove-handler", detail=f"{name}; {len(cases)} case(s) to reassign"
         )
-        await _trust_changed(tx)
     return Revocation(name, len(cases), len(orphans), intake if orphans else ())
 
 

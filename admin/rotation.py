@@ -48,6 +48,7 @@ from admin.refs import (
     seal_message_ref,
     seal_update,
 )
+from admin.roster import org_roster, sign
 from admin.setup import Layout, SetupError, check_data_dir, load_org_key, publish_relay_keys
 from core.config import Config
 from core.errors import WriteinError
@@ -361,7 +362,15 @@ class _Rotation:
             assert new is not None
             self.write_ring(RelayKeyRing((new,)), "destroy")
         last_seq = await self.store.last_envelope_seq()
+        assert self._org is not None
         async with self.store.transaction() as tx:
+            # Signed first: from here on the roster, not a row, says the old key is retired.
+            roster = await org_roster(tx, self._org.public)
+            version = self.state.from_version
+            if version in roster.relay_certificates() and version not in roster.relay_last_seq():
+                await sign(
+                    tx, roster, self._org, "retire_relay_key", version=version, last_seq=last_seq
+                )
             for purpose in KeyPurpose:
                 row = await tx.get_relay_key(purpose, self.state.from_version)
                 if row is not None and row.status is not KeyStatus.RETIRED:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from admin.keyring import RelayKeyRing, RelayKeys
+from admin.roster import org_roster, sign, start_roster
 from core.config import Config
 from core.errors import EXIT_STORE, WriteinError
 from core.passphrase import ADMIN, unlocking
@@ -63,6 +64,11 @@ class Layout:
     @property
     def org_key(self) -> Path:
         return self.keys_dir / "org.key"
+
+    @property
+    def roster_head(self) -> Path:
+        """The last roster head the relay verified: a log cut below it is an alarm."""
+        return self.data_dir / "roster.head"
 
     @property
     def rotation_lock(self) -> Path:
@@ -132,7 +138,8 @@ def load_org_key(path: Path, passphrase: bytes, pinned_fingerprint: str) -> Sign
 async def publish_relay_keys(
     store: StoreOperations, org: SigningKeyPair, keys: RelayKeys, *, now: int | None = None
 ) -> None:
-    """Certify a relay key set and record its versions in the store (public parts only).
+    """Certify a relay key set, record its versions in the store (public parts only) and
+    sign it into the roster; call it inside a transaction.
 
     Publishing the same key set again changes nothing (a resumed rotation does); rows of
     this version for other keys are refused with SetupError.
@@ -159,6 +166,12 @@ async def publish_relay_keys(
             await store.add_relay_key(purpose, keys.version, public)
         elif not _same_keys(existing.public, public, org):
             raise SetupError(f"the store already holds other relay keys for version {keys.version}")
+    roster = await org_roster(store, org.public)
+    signed = roster.relay_certificates().get(keys.version)
+    if signed is None:
+        await sign(store, roster, org, "relay_key", certificate=cert.hex())
+    elif signed.signing_key.raw != keys.signing.public.raw:
+        raise SetupError(f"the roster already holds other relay keys for version {keys.version}")
 
 
 def _same_keys(stored: bytes, fresh: bytes, org: SigningKeyPair) -> bool:
@@ -202,6 +215,7 @@ async def initialise(
 
     async with await open_store(config.store_url) as store, store.transaction() as tx:
         await tx.set_setting(ORG_PUBLIC_KEY_SETTING, org.public.raw.hex())
+        await start_roster(tx, org)
         await publish_relay_keys(tx, org, ring.current)
         await tx.append_audit("admin", "init", detail="organisation key and relay keys v1")
     return InitResult(org_fingerprint=fingerprint(org.public), layout=layout)

@@ -25,8 +25,9 @@ from bot.telegram_io import TelegramIO, maybe_applied, retry_after_seconds
 from core.i18n import catalog
 from core.payload import BodyError, Reply, decode_body
 from core.trust import Trust
-from crypto import CryptoError, Direction, Envelope, open_envelope
+from crypto import CryptoError, Direction, Envelope, Header, open_envelope
 from store import CaseFlag, OutboxItem, Store, StoreUnavailableError
+from store import Direction as StoreDirection
 
 log = logging.getLogger("writein.delivery")
 
@@ -103,6 +104,14 @@ class Delivery:
             return True
         except _NoChat:
             await self.store.fail_outbox(item.outbox_id, item.claim_token, error="no_chat")
+            return True
+        except _Refused as refused:
+            # Verified, but not a reply the roster lets through: someone wrote to the store.
+            log.error("ALARM outbox item %d refused: %s", item.outbox_id, refused.why)  # noqa: TRY400
+            await self.store.fail_outbox(item.outbox_id, item.claim_token, error=refused.code)
+            await self.store.append_audit(
+                "relay", "alarm", case_id=item.case_id, detail=f"reply refused: {refused.why}"
+            )
             return True
         text = catalog(language).gettext("reply.body", text=reply.text)
         self.io.stats.calls += 1
@@ -202,10 +211,33 @@ class Delivery:
         body = decode_body(opened.plaintext)
         if not isinstance(body, Reply):
             raise BodyError("not a reply")
+        await self._check_rights(item, envelope, opened.header, trust)
         case = await self.store.get_case(item.case_id)
         if case is None or case.sealed_chat_ref is None:
             raise _NoChat
         return body, open_chat_ref(self.ring, item.case_id, case.sealed_chat_ref), case.language
+
+    async def _check_rights(
+        self, item: OutboxItem, envelope: Envelope, header: Header, trust: Trust
+    ) -> None:
+        """A reply goes out only if the signed roster assigns its signer to the case and
+        it is the reply stored in the case's thread (ADR 0076): a certified officer's
+        reply queued by a direct write to the store, for any case, is refused."""
+        signer = header.signer_key_id
+        author = next(
+            (n for n, c in trust.handlers.items() if c.signing_key.key_id == signer), None
+        )
+        if author is None or author not in trust.assigned(item.case_id):
+            raise _Refused("not_assigned", "its signer is not assigned to the case")
+        stored = await self.store.get_envelope(header.message_id, wraps="none")
+        if (
+            item.message_id not in (None, header.message_id)
+            or stored is None
+            or stored.case_id != item.case_id
+            or stored.direction is not StoreDirection.OUT
+            or stored.core != envelope.core
+        ):
+            raise _Refused("not_in_thread", "it is not in the case's thread")
 
     async def delete_due(self, *, wait: bool = True) -> int:
         """Carry out due deletions: ingested messages, acknowledgements, expiring replies.
@@ -293,3 +325,9 @@ def _whole_second_at_or_after(when: datetime) -> datetime:
 
 class _NoChat(Exception):
     pass
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, why: str) -> None:
+        super().__init__(code)
+        self.code, self.why = code, why

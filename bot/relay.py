@@ -31,6 +31,8 @@ from telegram.warnings import PTBUserWarning
 from admin.keyring import KeyRingFile, RelayKeyRing, file_stamp
 from admin.refs import open_update, seal_update
 from admin.retention import retention_step
+from admin.roster import discrepancies
+from admin.setup import Layout
 from bot.conversation import Conversation
 from bot.delivery import Clock, Delivery, backoff, utc_now
 from bot.incoming import Incoming, MalformedUpdate, parse_update
@@ -44,6 +46,7 @@ from bot.turn import Turn
 from bot.webhook import WebhookServer, new_secret_token
 from core.config import Config
 from core.i18n import catalog
+from core.roster import HeadMemory, RosterError
 from core.settings import KEY_VERSION_SETTING, OFFSET_SETTING, TRUST_CHANGED_SETTING
 from core.trust import Trust, load_trust
 from crypto import DEFAULT_ARGON2, Argon2Params, CryptoError
@@ -60,6 +63,8 @@ PROCESSED_RETENTION = timedelta(days=7)
 MENU_COMMANDS = ("start", "status", "recover", "language", "forget", "help")
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 TRUST_TTL = 10.0
+#: How often a relay whose roster does not verify tries again (alarming each time).
+ROSTER_RETRY_SECONDS = 5.0
 MAX_ATTEMPTS_PER_UPDATE = 5
 INBOX_PAGE = 50
 SHUTDOWN_GRACE_SECONDS = 10.0
@@ -94,6 +99,9 @@ class Relay:
         self.bot = bot
         self.supervision = supervision
         self._trust: Trust | None = None
+        self._head = HeadMemory(Layout(config.data_dir).roster_head)
+        self._last_alarm = ""
+        self._rows_alarmed: set[str] = set()
         self._trust_at = 0.0
         self._trust_marker: str | None = None
         self._failures: dict[int, int] = {}
@@ -155,9 +163,31 @@ class Relay:
         # Read again after the await: a key rotation (use_keys) may have dropped it meanwhile.
         trust = self._trust
         if trust is None or not fresh or marker != self._trust_marker:
-            trust = await load_trust(self.store, self.config.trust.org_fingerprint)
+            try:
+                trust = await load_trust(
+                    self.store,
+                    self.config.trust.org_fingerprint,
+                    previous=trust,
+                    memory=self._head,
+                )
+            except RosterError as exc:
+                self._trust = None
+                await self.alarm(str(exc))
+                raise
             self._trust, self._trust_at, self._trust_marker = trust, now, marker
         return trust
+
+    async def alarm(self, what: str) -> None:
+        """Say loudly that the signed roster refuses what the store holds: in the log each
+        time, in the audit log (`writein admin status`) once for each distinct alarm."""
+        log.error("ALARM the signed roster: %s; nothing is sealed or delivered on it", what)
+        if what == self._last_alarm:
+            return
+        try:
+            await self.store.append_audit("relay", "alarm", detail=f"roster: {what}"[:500])
+        except StoreError:
+            return  # the log line stands; the next alarm tries the audit log again
+        self._last_alarm = what
 
     # -- intake ---------------------------------------------------------------------------
 
@@ -237,8 +267,8 @@ class Relay:
         except NoRecipients:
             log.error("no certified handler can read case intake: enrol a handler; update kept")  # noqa: TRY400
             raise
-        except (StoreError, NetworkError):
-            # The store or Telegram is unavailable, which says nothing about this update:
+        except (StoreError, NetworkError, RosterError):
+            # The store, the roster or Telegram is unusable, which says nothing about this update:
             # it stays in the inbox, is not counted against it, and the loop backs off.
             raise
         except Exception as exc:
@@ -412,6 +442,13 @@ class Relay:
             await self.process_inbox()
         except NoRecipients:
             return 5.0  # said once per try above; waits for an admin, not a failure
+        except RosterError as exc:
+            # Read afresh next time: a stale copy in memory (a write rolled back) heals
+            # then; a log that does not verify raises the alarm there (trust()). Updates
+            # wait in the inbox meanwhile.
+            log.warning("roster refused while handling updates: %s", exc)
+            self._trust = None
+            return ROSTER_RETRY_SECONDS
         except NetworkError as exc:
             # Telegram, not the relay, failed (a download): the update waits in the inbox.
             self._process_failures += 1
@@ -423,7 +460,10 @@ class Relay:
         return 0.0
 
     async def _delivery_step(self) -> float:
-        busy = await self.delivery.deliver_one()
+        try:
+            busy = await self.delivery.deliver_one()
+        except RosterError:
+            return ROSTER_RETRY_SECONDS  # the alarm is raised; the claim's lease runs out
         return 0.0 if busy else OUTBOX_IDLE_SECONDS
 
     async def _deletions_step(self) -> float:
@@ -464,10 +504,31 @@ class Relay:
                 log.warning("command menu not set: %s", type(exc).__name__)
 
     async def housekeeping(self) -> None:
-        """Forget expired dialogues and old processed update ids."""
+        """Forget expired dialogues and old processed update ids; compare the store's
+        cache rows with the signed roster."""
         await self.store.delete_expired_dialogues()
         before = datetime.now(UTC).date() - PROCESSED_RETENTION
         await self.store.prune_processed_updates(before=before)
+        await self.check_rows()
+
+    async def check_rows(self) -> list[str]:
+        """Raise the alarm for every cache row the signed roster does not back (written
+        to the store without the organisation key); returns them. Such rows give nobody
+        anything, since the relay and consoles read the roster, but someone wrote them."""
+        try:
+            trust = await self.trust()
+        except RosterError:
+            return []  # trust() raised that alarm
+        assert trust.roster is not None
+        found = [str(d) for d in await discrepancies(self.store, trust.roster)]
+        for what in found:
+            log.error("ALARM a store row the signed roster does not back: %s", what)
+        fresh = sorted(set(found) - self._rows_alarmed)
+        if fresh:
+            detail = ("rows not in the roster: " + "; ".join(fresh))[:500]
+            await self.store.append_audit("relay", "alarm", detail=detail)
+        self._rows_alarmed = set(found)
+        return found
 
     async def _housekeeping_step(self) -> float:
         await self.housekeeping()

@@ -29,7 +29,9 @@ revoke                organisation                 the officer reads nothing new
 intake                organisation                 who gets new cases (empty: every officer)
 relay_key             organisation                 a certified relay key version
 retire_relay_key      organisation                 that version signs nothing after last_seq
-open_case             a current relay key          a new case, assigned to the intake officers
+open_case             a current relay key (or      a new case, assigned to the intake officers
+                      the organisation, adopting   (the organisation may name any active
+                      an older store's cases)      officers)
 assign                organisation, or an          an officer is added to a case
                       assigned officer (rules)
 leave                 organisation, or the         an officer leaves a case (hand-over is
@@ -222,6 +224,10 @@ class Roster:
     def past_certificates(self) -> list[Certificate]:
         return [c for o in self._officers.values() for c in o.past]
 
+    def intake_list(self) -> tuple[str, ...]:
+        """The signed intake list (empty: every active officer gets new cases)."""
+        return self._intake
+
     def intake_handlers(self) -> list[str]:
         """Who gets a new case: the intake list, else every active officer."""
         return list(self._intake) or sorted(self.officers())
@@ -232,6 +238,10 @@ class Roster:
 
     def case_ids(self) -> Iterator[str]:
         return iter(self._cases)
+
+    def cases_of(self, name: str) -> list[str]:
+        """The cases the officer is assigned to, in the order they were opened."""
+        return [c for c, names in self._cases.items() if name in names]
 
     def relay_certificates(self) -> dict[int, Certificate]:
         return {v: k.cert for v, k in self._relay.items()}
@@ -405,14 +415,20 @@ class Roster:
         key.last_seq = _int(fields, "last_seq")
 
     def _on_open_case(self, fields: dict[str, Any], signer: dict[str, Any]) -> None:
-        if signer.get("role") != "relay":
-            raise RosterError("only a relay key may open a case")
         case_id = _str(fields, "case_id")
         if case_id in self._cases:
             raise RosterError(f"case {case_id} is already open")
         names = _names(fields, "handlers")
-        if list(names) != sorted(self.intake_handlers()):
-            raise RosterError(f"case {case_id} is not assigned to the intake officers")
+        if signer.get("role") == "relay":
+            if list(names) != sorted(self.intake_handlers()):
+                raise RosterError(f"case {case_id} is not assigned to the intake officers")
+        else:
+            # The organisation adopts cases a store held before its roster (roster-init).
+            self._require_org(signer, "open_case")
+            if not names:
+                raise RosterError(f"case {case_id} would have no officer")
+            for name in names:
+                self._active(name)
         self._cases[case_id] = set(names)
 
     def _on_assign(self, fields: dict[str, Any], signer: dict[str, Any]) -> None:
@@ -454,12 +470,17 @@ class HeadMemory:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._written: Head | None = None  # what this process last wrote there
 
     def check(self, roster: Roster) -> None:
         try:
             raw = self.path.read_text(encoding="ascii").split()
         except FileNotFoundError:
             return
+        except OSError as exc:
+            raise RosterError(
+                f"cannot read the roster head in {self.path}: {exc.strerror}"
+            ) from None
         try:
             seq, digest = int(raw[0]), bytes.fromhex(raw[1])
         except (IndexError, ValueError):
@@ -472,6 +493,9 @@ class HeadMemory:
 
     def remember(self, roster: Roster) -> None:
         head = roster.head
-        tmp = self.path.with_suffix(".tmp")
+        if head == self._written:
+            return
+        tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(f"{head.seq} {head.digest.hex()}\n", encoding="ascii")
         tmp.replace(self.path)
+        self._written = head

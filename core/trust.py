@@ -1,7 +1,9 @@
-"""Who the relay trusts: keys certified by the organisation key pinned in the config.
+"""Who the relay and the consoles trust: what the signed roster, verified against the
+organisation key pinned in the config, says.
 
 The store is hostile until checked: the organisation public key found there must match the
-pinned fingerprint, and a handler or relay key counts only with a valid certificate by it.
+pinned fingerprint, and a key or a right counts only through a verified roster entry
+(ADR 0076). Store rows of officers, assignments and relay keys are a cache, never a right.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.errors import EXIT_NOT_CERTIFIED, WriteinError
+from core.roster import HeadMemory, Roster
+from core.rosterlog import read_roster
 from crypto import (
     Certificate,
     CryptoError,
@@ -18,7 +22,7 @@ from crypto import (
     fingerprint_matches,
     verify_certificate,
 )
-from store import HandlerStatus, KeyPurpose, Store, StoreOperations
+from store import StoreOperations
 
 ORG_PUBLIC_KEY_SETTING = "org.public_key"
 
@@ -31,13 +35,31 @@ class TrustError(WriteinError):
 
 @dataclass(frozen=True)
 class Trust:
+    """What the verified roster says now: certified keys, and who reads which case."""
+
     org: SigningPublicKey
-    relay: dict[int, Certificate]  # by key version
+    relay: dict[int, Certificate]  # by key version, retired ones included
     handlers: dict[str, Certificate]  # active, certified handlers by name
     default_intake: tuple[str, ...]
     # A retired relay signing key signed nothing stored after this envelope seq (version →
     # seq): anything later claiming its signature was forged with a stolen old key.
     relay_last_seq: dict[int, int] = field(default_factory=dict)
+    roster: Roster | None = None
+    revoked: dict[str, Certificate] = field(default_factory=dict)
+    past: tuple[Certificate, ...] = ()
+
+    @classmethod
+    def from_roster(cls, roster: Roster) -> Trust:
+        return cls(
+            org=roster.org,
+            relay=roster.relay_certificates(),
+            handlers=roster.officers(),
+            default_intake=roster.intake_list(),
+            relay_last_seq=roster.relay_last_seq(),
+            roster=roster,
+            revoked=roster.revoked(),
+            past=tuple(roster.past_certificates()),
+        )
 
     def handler_signers(self) -> list[SigningPublicKey]:
         return [c.signing_key for c in self.handlers.values()]
@@ -51,6 +73,18 @@ class Trust:
     def intake_handlers(self) -> list[str]:
         """Who gets a new case: the default intake handlers, else every active handler."""
         return list(self.default_intake) or sorted(self.handlers)
+
+    def assigned(self, case_id: str) -> frozenset[str]:
+        """The active officers the roster assigns to the case: the only ones who read it."""
+        return frozenset() if self.roster is None else self.roster.assigned(case_id)
+
+    def current_relay(self) -> Certificate | None:
+        """The relay key in force that replies are sealed to (None: none is)."""
+        return None if self.roster is None else self.roster.current_relay()
+
+    def all_handler_certificates(self) -> list[Certificate]:
+        """Every certificate an officer ever had: what they signed stays attributable."""
+        return [*self.past, *self.revoked.values(), *self.handlers.values()]
 
 
 def certified(
@@ -80,31 +114,6 @@ def certified(
     return cert
 
 
-async def revoked_handler_certificates(
-    store: StoreOperations, org: SigningPublicKey
-) -> dict[str, Certificate]:
-    """Revoked handlers' last certificates: what they signed before stays attributable."""
-    found: dict[str, Certificate] = {}
-    for row in await store.list_handlers(status=HandlerStatus.REVOKED):
-        cert = certified(row.certificate, org, role=Role.HANDLER, name=row.name)
-        if cert is not None:
-            found[row.name] = cert
-    return found
-
-
-async def past_handler_certificates(
-    store: StoreOperations, org: SigningPublicKey
-) -> list[Certificate]:
-    """Certificates handlers had before rotating their keys: their old replies and notes
-    were signed with those keys and must stay readable (and attributed)."""
-    found: list[Certificate] = []
-    for row in await store.list_past_certificates():
-        cert = certified(row.certificate, org, role=Role.HANDLER, name=row.name)
-        if cert is not None:
-            found.append(cert)
-    return found
-
-
 async def load_org_key(store: StoreOperations, pinned_fingerprint: str) -> SigningPublicKey:
     if not pinned_fingerprint:
         raise TrustError("trust.org_fingerprint is not set in the configuration")
@@ -118,29 +127,20 @@ async def load_org_key(store: StoreOperations, pinned_fingerprint: str) -> Signi
     return org
 
 
-async def load_trust(store: Store, pinned_fingerprint: str) -> Trust:
-    """Read and check every certificate in the store; uncertified keys are simply left out."""
+async def load_trust(
+    store: StoreOperations,
+    pinned_fingerprint: str,
+    *,
+    previous: Trust | None = None,
+    memory: HeadMemory | None = None,
+) -> Trust:
+    """The verified roster's view of who is trusted (ADR 0076); store rows count for nothing.
+
+    ``previous`` is brought up to date instead of verifying the whole log again; ``memory``
+    is this reader's last verified head. RosterError (an alarm) if the log does not verify.
+    """
     org = await load_org_key(store, pinned_fingerprint)
-    relay: dict[int, Certificate] = {}
-    last_seq: dict[int, int] = {}
-    for row in await store.list_relay_keys(purpose=KeyPurpose.SIGNING):
-        cert = certified(row.public, org, role=Role.BOT, key_version=row.version)
-        if cert is not None:
-            relay[row.version] = cert
-            if row.last_seq is not None:
-                last_seq[row.version] = row.last_seq
-    handlers: dict[str, Certificate] = {}
-    default: list[str] = []
-    for h in await store.list_handlers(status=HandlerStatus.ACTIVE):
-        cert = certified(h.certificate, org, role=Role.HANDLER, name=h.name)
-        if cert is not None:
-            handlers[h.name] = cert
-            if h.default_intake:
-                default.append(h.name)
-    return Trust(
-        org=org,
-        relay=relay,
-        handlers=handlers,
-        default_intake=tuple(sorted(default)),
-        relay_last_seq=last_seq,
+    roster = await read_roster(
+        store, org, previous=None if previous is None else previous.roster, memory=memory
     )
+    return Trust.from_roster(roster)

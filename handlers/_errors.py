@@ -26,6 +26,7 @@ from typing import ClassVar
 from core.config import ConfigError
 from core.errors import WriteinError
 from core.passphrase import OFFICER, PassphraseError, wrong_passphrase_message
+from core.roster import RosterError
 from core.trust import TrustError
 from crypto import InvalidKeyFile, WrongPassphrase
 from store import (
@@ -102,6 +103,10 @@ def translating(*, key_file: object = None) -> Iterator[None]:
         raise KeyProblem(_one_line(str(exc))) from None
     except TrustError as exc:
         raise NotCertifiedError(_one_line(str(exc))) from None
+    except RosterError as exc:
+        raise NotCertifiedError(
+            f"the signed roster does not verify: {_one_line(str(exc))}"
+        ) from None
     except ConfigError as exc:
         raise UsageError(_one_line(str(exc))) from None
     except (StoreMissingError, SchemaError) as exc:

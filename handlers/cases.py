@@ -104,43 +104,28 @@ async def require_assigned(
     case = await _find_case(db, case_id)
     if case is None:
         raise UnknownCaseError(f"no case {canonical_case_id(case_id)}")
-    if session.name not in await db.list_case_handlers(case.case_id):
+    if ops is None:  # (inside a transaction the caller has refreshed before it began)
+        await session.workspace.refresh()  # a colleague may have just handed it over
+    if session.name not in session.workspace.trust.assigned(case.case_id):
         raise NotAssignedError(f"case {case.case_id} is not assigned to you")
     return case
 
 
-Assignments = dict[str, frozenset[str]]  # handler → the case ids assigned to them
-
-
-async def _all_assignments(session: Session) -> Assignments:
-    """Every handler's case ids: one query per handler instead of one per case."""
-    store = session.store
-    return {
-        h.name: frozenset(await store.list_handler_cases(h.name))
-        for h in await store.list_handlers()
-    }
-
-
 async def _summaries(
-    session: Session,
-    cases: list[Case],
-    *,
-    with_assigned: bool = True,
-    assignments: Assignments | None = None,
+    session: Session, cases: list[Case], *, with_assigned: bool = True
 ) -> tuple[CaseSummary, ...]:
     store = session.store
+    trust = session.workspace.trust
+    # The store's assignment rows only find candidates: the signed roster decides, so a
+    # row written into the store shows no case to an officer it does not assign.
+    cases = [c for c in cases if session.name in trust.assigned(c.case_id)]
     ids = [c.case_id for c in cases]
     unread = await store.unread_counts(session.name, ids) if ids else {}
     marks = await store.read_marks(session.name, ids) if ids else {}
     items = []
     for case in cases:
         mark = marks.get(case.case_id, 0)
-        if assignments is not None:
-            assigned = sorted(h for h, ids in assignments.items() if case.case_id in ids)
-        elif with_assigned:
-            assigned = await store.list_case_handlers(case.case_id)
-        else:
-            assigned = []
+        assigned = sorted(trust.assigned(case.case_id)) if with_assigned else []
         items.append(
             CaseSummary(
                 case_id=case.case_id,
@@ -167,6 +152,7 @@ async def list_cases(
     with_assigned: bool = True,
 ) -> CasePage:
     """One page of the officer's cases, most recently active first."""
+    await session.workspace.refresh()
     cases = await session.store.list_cases(
         status=status, flag=flag, handler=session.name, before_activity=before, limit=limit
     )
@@ -188,14 +174,14 @@ async def iter_cases(
     flag: CaseFlag | None = None,
     page_size: int = _SCAN_PAGE,
 ) -> AsyncIterator[CaseSummary]:
-    """Every case of the officer, page by page (assignments read once, up front)."""
-    assignments = await _all_assignments(session)
+    """Every case of the officer, page by page."""
+    await session.workspace.refresh()
     cursor: int | None = None
     while True:
         cases = await session.store.list_cases(
             status=status, flag=flag, handler=session.name, before_activity=cursor, limit=page_size
         )
-        for item in await _summaries(session, cases, assignments=assignments):
+        for item in await _summaries(session, cases):
             yield item
         if len(cases) < page_size:
             return
@@ -223,7 +209,7 @@ async def search_cases(
         if (
             (status is None or case.status is status)
             and (flag is None or flag in case.flags)
-            and session.name in await session.store.list_case_handlers(case.case_id)
+            and session.name in session.workspace.trust.assigned(case.case_id)
         ):
             return await _summaries(session, [case])
         return ()

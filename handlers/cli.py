@@ -209,7 +209,7 @@ async def _show(session: Session, args: argparse.Namespace) -> int:
     else:
         items = await load_thread(session, case.case_id)
     intake = await load_intake(session, case.case_id)
-    assigned = await session.store.list_case_handlers(case.case_id)
+    assigned = sorted(session.workspace.trust.assigned(case.case_id))
     if items:
         await session.store.mark_read(case.case_id, session.name, max(i.seq for i in items))
     visible = [i for i in items if i.direction.value != "note"]

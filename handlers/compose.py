@@ -111,8 +111,8 @@ def _note_body(text: str) -> Note:
 async def _handler_keys(
     session: Session, ops: StoreOperations, case_id: str
 ) -> list[EncryptionPublicKey]:
-    names = await ops.list_case_handlers(case_id)
-    keys = [k for n in names if (k := session.workspace.encryption_key(n)) is not None]
+    names = session.workspace.trust.assigned(case_id)  # the signed roster, not a row
+    keys = [k for n in sorted(names) if (k := session.workspace.encryption_key(n)) is not None]
     if session.me.encryption.public.key_id not in {k.key_id for k in keys}:
         keys.append(session.me.encryption.public)
     return keys

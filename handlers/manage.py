@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from typing import Final
 
 import store
+from core.roster import RosterError, Signer
+from core.rosterlog import append_statement
 from crypto import EncryptionPublicKey, Envelope, InvalidEnvelope, rewrap
 from store import CaseStatus, StoreOperations
 
-from ._errors import UnknownCaseError, UsageError
+from ._errors import NotAssignedError, NotCertifiedError, UnknownCaseError, UsageError
 from .cases import require_assigned
 from .session import Session
 from .thread import DIRECTIONS
@@ -108,6 +110,19 @@ async def _target_key(session: Session, handler: str) -> EncryptionPublicKey:
     return key
 
 
+async def _sign(session: Session, tx: StoreOperations, kind: str, **fields: str) -> None:
+    """Append a roster statement this officer signs, within the organisation's rules."""
+    roster = session.workspace.trust.roster
+    if roster is None:
+        raise NotCertifiedError("the store holds no roster: ask an admin")
+    try:
+        await append_statement(
+            tx, roster, Signer("handler", name=session.name), session.me.signing, kind, **fields
+        )
+    except RosterError as exc:
+        raise NotAssignedError(f"the roster refuses this: {exc}") from None
+
+
 async def assign(
     session: Session, case_id: str, handler: str, *, hand_over: bool = False
 ) -> Assigned:
@@ -121,10 +136,13 @@ async def assign(
     async with session.store.transaction() as tx:
         await require_assigned(session, case.case_id, ops=tx)
         more, more_failed, _ = await _rewrap_pass(session, tx, case.case_id, target, cursor)
-        added = await tx.assign_handler(case.case_id, handler)
+        added = handler not in session.workspace.trust.assigned(case.case_id)
         if added:
+            await _sign(session, tx, "assign", case_id=case.case_id, name=handler)
+            await tx.assign_handler(case.case_id, handler)
             await tx.append_audit(session.actor, "assign", case_id=case.case_id, detail=handler)
         if hand_over:
+            await _sign(session, tx, "leave", case_id=case.case_id, name=session.name)
             await tx.unassign_handler(case.case_id, session.name)
             await tx.delete_wraps(session.me.key_id, case_id=case.case_id)
             await tx.append_audit(session.actor, "hand-over", case_id=case.case_id, detail=handler)

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Final
 
 from core.bundle import bundle_fingerprint
-from core.trust import past_handler_certificates
 from crypto import (
     Certificate,
     CryptoError,
@@ -91,9 +90,7 @@ def _same(cert: Certificate, identity: HandlerIdentity) -> bool:
 async def _signers(workspace: Workspace) -> dict[StoreDirection, list[SigningPublicKey]]:
     """Who may have signed each direction: the relay (every version) for intake; every
     handler, active or revoked, with every key they ever had, for replies and notes."""
-    handlers = list(workspace.signers.handlers)
-    past = await past_handler_certificates(workspace.store, workspace.trust.org)
-    handlers.extend(cert.signing_key for cert in past)
+    handlers = list(workspace.signers.handlers)  # past and revoked certificates included
     return {
         StoreDirection.IN: list(workspace.signers.relay),
         StoreDirection.OUT: handlers,
@@ -111,7 +108,11 @@ async def _copy_wraps(
     store = workspace.store
     signers = await _signers(workspace)
     done = failed = 0
-    for case_id in await store.list_handler_cases(old.name):
+    roster = workspace.trust.roster
+    mine = (
+        [] if roster is None else [c for c in roster.case_ids() if old.name in roster.assigned(c)]
+    )
+    for case_id in mine:
         cursor: int | None = None
         while envelopes := await store.list_envelopes_lacking_wrap(
             new.key_id, case_id=case_id, after_seq=cursor, limit=_BATCH, wraps=old.key_id

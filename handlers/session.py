@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.config import Config
+from core.roster import HeadMemory
 from core.settings import KEY_VERSION_SETTING, TRUST_CHANGED_SETTING
-from core.trust import Trust, load_trust, past_handler_certificates, revoked_handler_certificates
+from core.trust import Trust, load_trust
 from crypto import (
     Direction,
     EncryptionPublicKey,
@@ -42,6 +43,9 @@ __all__ = [
     "start_session",
     "unlock_key",
 ]
+
+#: The console's own memory of the last roster head it verified (ADR 0076).
+HEAD_FILE = "console-roster.head"
 
 
 @dataclass(frozen=True)
@@ -79,12 +83,8 @@ async def _change_markers(store: Store) -> tuple[str | None, str | None]:
     )
 
 
-async def _signers(store: Store, trust: Trust) -> Signers:
-    certs = [
-        *await past_handler_certificates(store, trust.org),
-        *(await revoked_handler_certificates(store, trust.org)).values(),
-        *trust.handlers.values(),
-    ]
+def _signers(trust: Trust) -> Signers:
+    certs = trust.all_handler_certificates()
     return Signers(
         relay=tuple(trust.relay_signers()),
         handlers=tuple(c.signing_key for c in certs),
@@ -105,19 +105,26 @@ class Workspace:
         trust: Trust,
         signers: Signers,
         markers: tuple[str | None, str | None] = (None, None),
+        memory: HeadMemory | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.trust = trust
         self.signers = signers
         self._markers = markers
+        self._memory = memory
 
     async def reload(self) -> None:
         """Read the keys again (a handler was enrolled or revoked, the relay rotated)."""
         with translating():
             self._markers = await _change_markers(self.store)
-            self.trust = await load_trust(self.store, self.config.trust.org_fingerprint)
-            self.signers = await _signers(self.store, self.trust)
+            self.trust = await load_trust(
+                self.store,
+                self.config.trust.org_fingerprint,
+                previous=self.trust,
+                memory=self._memory,
+            )
+            self.signers = _signers(self.trust)
 
     async def refresh(self) -> None:
         """Reload if the relay's keys or the certified handlers changed since loading, so a
@@ -129,9 +136,10 @@ class Workspace:
 
     def relay_delivery_key(self) -> EncryptionPublicKey:
         """The relay's newest certified delivery key: replies are sealed to it."""
-        if not self.trust.relay:
-            raise NotCertifiedError("the store holds no certified relay key; run `writein init`")
-        return self.trust.relay[max(self.trust.relay)].encryption_key
+        current = self.trust.current_relay()  # from the signed roster, never from a row
+        if current is None:
+            raise NotCertifiedError("the roster holds no relay key in force; run `writein init`")
+        return current.encryption_key
 
     def question_labels(self) -> dict[str, str]:
         """Intake question id → its English prompt, from the configuration."""
@@ -154,15 +162,22 @@ async def open_workspace(config: Config) -> Workspace:
     """
     with translating():
         store = await open_existing_store(config.store_url)
+    memory = _head_memory(config)
     try:
         with translating():
             markers = await _change_markers(store)
-            trust = await load_trust(store, config.trust.org_fingerprint)
-            signers = await _signers(store, trust)
+            trust = await load_trust(store, config.trust.org_fingerprint, memory=memory)
+            signers = _signers(trust)
     except BaseException:
         await store.close()
         raise
-    return Workspace(config, store, trust, signers, markers)
+    return Workspace(config, store, trust, signers, markers, memory)
+
+
+def _head_memory(config: Config) -> HeadMemory | None:
+    """Where this console remembers the last roster head it verified: its own data
+    directory, if it has one (a console that never had one cannot notice a rollback)."""
+    return HeadMemory(config.data_dir / HEAD_FILE) if config.data_dir.is_dir() else None
 
 
 def key_path(config: Config, explicit: str | os.PathLike[str] | None) -> Path:

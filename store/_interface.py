@@ -495,6 +495,23 @@ class StoreOperations(Protocol):
         """Replaced handler certificates (all handlers, or one), oldest first."""
         ...
 
+    # -- the signed roster -------------------------------------------------------------------
+
+    async def list_roster(self, *, after: int = 0, limit: int = 1000) -> list[bytes]:
+        """Roster entries after seq ``after``, in order (the first is seq after + 1).
+
+        Unverified: readers verify them (core/roster.py) before they act on any.
+        """
+        ...
+
+    async def roster_length(self) -> int:
+        """The seq of the last roster entry (0 for none)."""
+        ...
+
+    async def append_roster(self, seq: int, entry: bytes) -> None:
+        """Append entry ``seq``; ConflictError unless it directly follows the last one."""
+        ...
+
     # -- relay keys ------------------------------------------------------------------------
 
     async def add_relay_key(
@@ -578,10 +595,11 @@ class StoreOperations(Protocol):
         self,
         *,
         case_id: str | None = None,
+        action: str | None = None,
         after_seq: int | None = None,
         limit: int = 100,
     ) -> list[AuditEntry]:
-        """Audit entries, oldest first."""
+        """Audit entries (of one case, of one action), oldest first."""
         ...
 
 

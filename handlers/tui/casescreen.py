@@ -97,7 +97,7 @@ class CaseScreen(Screen[None]):
         session = self.session
         try:
             self.case = await require_assigned(session, self.case_id)
-            self.assigned = await session.store.list_case_handlers(self.case.case_id)
+            self.assigned = sorted(session.workspace.trust.assigned(self.case.case_id))
             intake = await load_intake(session, self.case.case_id)
             page = await load_page(session, self.case.case_id, limit=THREAD_PAGE)
         except (ConsoleError, StoreError) as exc:

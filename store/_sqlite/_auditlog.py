@@ -103,6 +103,7 @@ class AuditOps(SqliteBase):
         self,
         *,
         case_id: str | None = None,
+        action: str | None = None,
         after_seq: int | None = None,
         limit: int = 100,
     ) -> list[AuditEntry]:
@@ -111,6 +112,9 @@ class AuditOps(SqliteBase):
         if case_id is not None:
             sql += " AND case_id = ?"
             params.append(check.case_id(case_id))
+        if action is not None:
+            sql += " AND action = ?"
+            params.append(check.code(action, "action"))
         params.append(check.limit(limit))
         async with self._read() as db:
             rows = await fetch_all(db, sql + " ORDER BY seq LIMIT ?", params)

@@ -41,6 +41,7 @@ from ._keys import KeyOps
 from ._messages import MessageOps
 from ._migrate import check_version, migrate
 from ._queues import QueueOps
+from ._roster import RosterOps
 from ._sealed import SealedOps
 
 __all__ = ["SqliteOperations", "SqliteStore", "SqliteTransaction", "open_sqlite_store"]
@@ -60,7 +61,7 @@ async def _mapped() -> AsyncIterator[None]:
         raise map_sqlite_error(exc) from exc
 
 
-class SqliteOperations(CaseOps, MessageOps, QueueOps, KeyOps, AuditOps, SealedOps):
+class SqliteOperations(CaseOps, MessageOps, QueueOps, KeyOps, RosterOps, AuditOps, SealedOps):
     """Every operation of the store interface, written once for SQLite."""
 
 

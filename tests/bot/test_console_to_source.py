@@ -12,6 +12,7 @@ from handlers.compose import send_reply
 from handlers.identity import HandlerIdentity
 from handlers.session import open_workspace, start_session
 from handlers.thread import delivery_states, load_thread
+from tests.support.world import retire_relay_key, roster_change
 
 from .test_relay_onboarding import onboard
 
@@ -72,28 +73,32 @@ async def test_an_open_console_stops_wrapping_for_a_colleague_revoked_meanwhile(
 
     env, sim, session = world
     _, case = await onboard(env, sim, "en")
-    await env.store.assign_handler(case.case_id, "bob")
+    await roster_change(env.store, env.org, "assign", case_id=case.case_id, name="bob")
     bob_key = env.handlers[1].enc.public.key_id
     first = await send_reply(session, case.case_id, "to both of you")
     assert bob_key in (await env.store.get_envelope(first.message_id)).wraps
-    await revoke_handler(env.store, "bob", force=True)  # the console stays open
+    await revoke_handler(env.store, env.org, "bob", force=True)  # the console stays open
     second = await send_reply(session, case.case_id, "bob is gone")
     assert bob_key not in (await env.store.get_envelope(second.message_id)).wraps
+
+
+async def retire_relay_key_v1(env, *, last_seq: int) -> None:
+    successor = env.ring.current.successor()
+    await retire_relay_key(env.store, env.org, successor, version=1, last_seq=last_seq)
 
 
 async def test_a_retired_relay_key_signs_nothing_stored_after_it(world):
     """A stolen old relay signing key plus write access to the store must not let anyone
     inject 'source messages' that the console shows as genuine."""
-    from store import KeyPurpose, KeyStatus
-
     env, sim, session = world
     user, case = await onboard(env, sim, "en")
     await user.send_text("genuine, before the rotation")
     await env.pump()
     envelopes = await env.store.list_envelopes(case.case_id)
     last = envelopes[-1].seq
-    # A rotation retires signing key v1 and records the last envelope it signed ...
-    await env.store.set_relay_key_status(KeyPurpose.SIGNING, 1, KeyStatus.RETIRED, last_seq=last)
+    # A rotation certifies v2 and retires signing key v1 with the last envelope it signed
+    # (in the signed roster) ...
+    await retire_relay_key_v1(env, last_seq=last)
     # ... then the thief stores an envelope signed with that old key.
     await user.send_text("forged with the retired key")
     await env.pump()

@@ -77,7 +77,7 @@ async def test_a_revocation_takes_effect_at_once(env):
     from admin.enrolment import revoke_handler
 
     assert "bob" in (await env.relay.trust()).handlers  # cached now
-    await revoke_handler(env.store, "bob")
+    await revoke_handler(env.store, env.org, "bob")
     assert "bob" not in (await env.relay.trust()).handlers  # no waiting for the refresh
 
 

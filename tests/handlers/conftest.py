@@ -21,6 +21,7 @@ import pytest
 
 import store
 from admin.keyring import RelayKeys
+from admin.roster import org_roster
 from admin.setup import Layout
 from core.config import Config, load_config
 from core.payload import AttachmentRef, IntakeAnswer, SourceMessage, encode_body
@@ -34,7 +35,7 @@ from crypto import (
 from handlers.identity import HandlerIdentity, read_identity, write_identity
 from handlers.session import Session, Workspace, open_workspace, start_session
 from store import Store, open_store
-from tests.support.world import WEAK, found
+from tests.support.world import WEAK, found, open_case
 
 INSECURE = WEAK
 HANDLERS = ("alice", "bob", "carol")
@@ -67,8 +68,7 @@ class World:
         self, case_id: str, handlers: Sequence[str], *, language: str = "en"
     ) -> store.Case:
         created = await self.store.create_case(case_id, language=language, now=NOW)
-        for name in handlers:
-            await self.store.assign_handler(case_id, name)
+        await open_case(self.store, self.org, case_id, handlers)
         return created
 
     async def incoming(
@@ -112,7 +112,7 @@ class World:
             forward_origin=forward_origin,
         )
         async with self.store.transaction() as tx:
-            names = await tx.list_case_handlers(case_id)
+            names = sorted((await org_roster(tx, self.org.public)).assigned(case_id))
             envelope = seal(
                 encode_body(body),
                 case_id=case_id,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from admin.enrolment import enrol_handler
+from admin.enrolment import enrol_handler, revoke_handler
 from core.bundle import bundle_fingerprint, parse_handler_bundle
 from handlers._errors import (
     KeyProblem,
@@ -133,7 +133,7 @@ async def test_a_different_key_under_a_certified_name(world: World) -> None:
 
 
 async def test_a_revoked_handler_cannot_start_a_session(world: World) -> None:
-    await world.store.revoke_handler("carol")
+    await revoke_handler(world.store, world.org, "carol", force=True)
     workspace = await world.workspace()
     identity = read_identity(world.key_files["carol"], passphrase_of("carol"))
     with pytest.raises(NotCertifiedError):
@@ -141,13 +141,26 @@ async def test_a_revoked_handler_cannot_start_a_session(world: World) -> None:
 
 
 async def test_a_certificate_from_another_organisation(world: World) -> None:
-    from crypto import SigningKeyPair
+    from core.roster import RosterError
+    from crypto import Role, SigningKeyPair, certify
 
     rogue_org = SigningKeyPair.generate()
     mallory = HandlerIdentity.generate("mallory")
-    await enrol_handler(
-        world.store, rogue_org, "mallory", mallory.encryption.public, mallory.signing.public
+    with pytest.raises(RosterError):  # the roster takes nothing the organisation did not sign
+        await enrol_handler(
+            world.store, rogue_org, "mallory", mallory.encryption.public, mallory.signing.public
+        )
+    # A row written straight into the store, with a rogue certificate, counts for nothing.
+    rogue = certify(
+        rogue_org,
+        role=Role.HANDLER,
+        name="mallory",
+        encryption_key=mallory.encryption.public,
+        signing_key=mallory.signing.public,
+        issued=0,
+        key_version=1,
     )
+    await world.store.add_handler("mallory", rogue)
     workspace = await world.workspace()
     assert "mallory" not in workspace.trust.handlers
     with pytest.raises(NotCertifiedError):

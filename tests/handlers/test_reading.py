@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import store
+from admin.enrolment import revoke_handler
 from core.payload import Note, Reply, encode_body
 from crypto import Direction, seal
 from handlers._errors import NotAssignedError, UnknownCaseError
@@ -199,7 +200,7 @@ async def test_a_body_that_does_not_match_its_direction_is_unreadable(cases: Wor
 async def test_replies_of_a_revoked_handler_stay_readable(cases: World) -> None:
     bob = await cases.session("bob")
     await send_reply(bob, CASE_B, "from bob, before he left")
-    await cases.store.revoke_handler("bob")
+    await revoke_handler(cases.store, cases.org, "bob", force=True)
     alice = await cases.session("alice")
     reply = (await load_thread(alice, CASE_B))[-1]
     assert reply.readable and reply.author == "bob"

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 import store
+from admin.enrolment import revoke_handler
 from core.payload import Reply, SourceMessage, decode_body
 from crypto import Direction, Envelope, InvalidEnvelope, open_envelope
 from handlers._errors import ConsoleError, NotAssignedError, UnknownCaseError, UsageError
@@ -23,6 +24,7 @@ from handlers.manage import assign, set_status
 from handlers.thread import load_thread
 from store import CaseStatus
 from tests.handlers.conftest import CASE_A, CASE_B, CASE_C, World
+from tests.support.world import roster_change
 
 
 async def test_a_reply_is_stored_for_handlers_and_queued_for_the_relay(cases: World) -> None:
@@ -237,7 +239,7 @@ async def test_assign_refuses_strangers_and_oneself(cases: World) -> None:
     alice = await cases.session("alice")
     with pytest.raises(UnknownCaseError, match="no active, certified handler"):
         await assign(alice, CASE_A, "mallory")
-    await cases.store.revoke_handler("carol")
+    await revoke_handler(cases.store, cases.org, "carol", force=True)
     await alice.workspace.reload()
     with pytest.raises(UnknownCaseError):
         await assign(alice, CASE_A, "carol")
@@ -250,10 +252,10 @@ async def test_assign_refuses_strangers_and_oneself(cases: World) -> None:
 
 async def test_assign_skips_what_the_officer_cannot_open(cases: World) -> None:
     # A message the relay sealed before alice was assigned: she has no wrap for it.
-    await cases.store.unassign_handler(CASE_A, "alice")
-    await cases.store.assign_handler(CASE_A, "bob")
+    await roster_change(cases.store, cases.org, "assign", case_id=CASE_A, name="bob")
+    await roster_change(cases.store, cases.org, "leave", case_id=CASE_A, name="alice")
     await cases.incoming(CASE_A, "only bob can read this")
-    await cases.store.assign_handler(CASE_A, "alice")
+    await roster_change(cases.store, cases.org, "assign", case_id=CASE_A, name="alice")
     alice = await cases.session("alice")
     done = await assign(alice, CASE_A, "carol")
     assert (done.rewrapped, done.unreadable) == (2, 1)

@@ -57,6 +57,7 @@ class RelayEnv:
     bot: Bot
     handlers: list[HandlerKeys]
     sim: TelegramSimulator | None = None
+    org: SigningKeyPair | None = None  # the organisation key, for roster changes in tests
 
     async def pump(self, rounds: int = 3) -> None:
         """Fetch, process and deliver until nothing is left (deterministic, no loops)."""
@@ -296,7 +297,7 @@ async def make_env(
     if backoff is not None:
         options["backoff"] = backoff
     relay = Relay(config, store, ring, bot, phrase_params=FAST_PHRASE, **options)
-    return RelayEnv(config, store, ring, relay, bot, handlers, sim)
+    return RelayEnv(config, store, ring, relay, bot, handlers, sim, founded.org)
 
 
 @contextlib.asynccontextmanager

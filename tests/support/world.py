@@ -10,12 +10,13 @@ handlers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from admin.enrolment import enrol_handler
-from admin.keyring import RelayKeyRing
-from admin.setup import ORG_KEY_KIND, Layout, initialise
+from admin.keyring import RelayKeyRing, RelayKeys
+from admin.roster import org_roster, sign
+from admin.setup import ORG_KEY_KIND, Layout, initialise, publish_relay_keys
 from core.config import Config
 from crypto import Argon2Params, EncryptionPublicKey, SigningKeyPair, SigningPublicKey
 from store import Store
@@ -51,6 +52,39 @@ class Founded:
         await enrol_handler(
             store, self.org, name, encryption, signing, default_intake=default_intake, now=now
         )
+
+
+async def open_case(store: Store, org: SigningKeyPair, case_id: str, names: Sequence[str]) -> None:
+    """Assign an existing case to ``names`` as the signed roster does it (the organisation
+    adopts the case), with the store's cache rows, as the relay and the console read it."""
+    async with store.transaction() as tx:
+        roster = await org_roster(tx, org.public)
+        await sign(tx, roster, org, "open_case", case_id=case_id, handlers=sorted(names))
+        for name in names:
+            await tx.assign_handler(case_id, name)
+
+
+async def roster_change(store: Store, org: SigningKeyPair, kind: str, **fields: object) -> None:
+    """One statement the organisation signs into the roster (assign, leave, ...), with the
+    store's assignment cache kept as the admin commands keep it."""
+    async with store.transaction() as tx:
+        roster = await org_roster(tx, org.public)
+        await sign(tx, roster, org, kind, **fields)
+        if kind == "assign":
+            await tx.assign_handler(str(fields["case_id"]), str(fields["name"]))
+        elif kind == "leave":
+            await tx.unassign_handler(str(fields["case_id"]), str(fields["name"]))
+
+
+async def retire_relay_key(
+    store: Store, org: SigningKeyPair, successor: RelayKeys, *, version: int, last_seq: int
+) -> None:
+    """What a rotation's publish and destroy steps sign: ``successor`` certified, then key
+    set ``version`` retired after envelope ``last_seq``."""
+    async with store.transaction() as tx:
+        await publish_relay_keys(tx, org, successor)
+        roster = await org_roster(tx, org.public)
+        await sign(tx, roster, org, "retire_relay_key", version=version, last_seq=last_seq)
 
 
 async def found(configure: Callable[[str], Config]) -> Founded:
