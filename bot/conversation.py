@@ -7,9 +7,11 @@ and everything said to Telegram runs after that commit (bot/turn.py).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import math
+import secrets
 import time
 import unicodedata
 from collections import deque
@@ -30,6 +32,7 @@ from admin.refs import (
 )
 from bot.delivery import Clock, utc_now
 from bot.dialogue import DialogueState, Step, typed_language, typed_yes_no
+from bot.documents import Cleaned, clean_isolated
 from bot.incoming import ATTACHMENT_KINDS, Incoming, Kind
 from bot.media import MediaError, sniff_mime, strip_image_metadata
 from bot.offload import argon2_work
@@ -43,6 +46,8 @@ from core.config import Config, IntakeQuestion
 from core.escape import escape_html
 from core.i18n import LANGUAGE_NAMES, Translator, catalog
 from core.payload import AttachmentRef, IntakeAnswer, SourceMessage
+from core.roster import Signer
+from core.rosterlog import append_statement, read_roster
 from core.trust import Trust
 from crypto import DEFAULT_ARGON2, Argon2Params, CryptoError, phrase_hash
 from store import Case, CaseFlag, Direction, Store, StoreError, StoreOperations
@@ -54,6 +59,11 @@ ACK_LIFETIME = timedelta(seconds=30)
 CASE_ID_LIFETIME = timedelta(minutes=10)
 IMAGE_MIMES = frozenset({"image/jpeg", "image/png", "image/webp"})
 FORGET_YES, FORGET_KEEP = "forget:yes", "forget:keep"
+# A document that still reveals something waits for the source's choice (doc:<action>:<token>).
+DOC_PREFIX = "doc:"
+DOC_SEND, DOC_ORIGINAL, DOC_CANCEL = "send", "original", "cancel"
+DOCS_PER_SOURCE = 3
+DOCS_HELD_BYTES = 200_000_000
 
 
 class SlidingWindow:
@@ -114,6 +124,9 @@ class Conversation:
         )
         self.recover_attempts = SlidingWindow(self.relay.recover_attempts_per_hour, 3600)
         self.recover_attempts_all = SlidingWindow(self.relay.recover_attempts_global_per_hour, 3600)
+        # Documents waiting for a choice, in memory only: a restart forgets them (the source
+        # is asked to send again), and nothing unsealed ever reaches the disk.
+        self.held_documents: dict[str, _HeldDocument] = {}
 
     @property
     def _max_bytes(self) -> int:
@@ -235,6 +248,13 @@ class Conversation:
 
     async def _step(self, turn: Turn, state: DialogueState, case: Case | None) -> None:
         inc = turn.incoming
+        if (
+            case is not None
+            and inc.kind is Kind.BUTTON
+            and inc.callback_data.startswith(DOC_PREFIX)
+        ):
+            await self._on_document_choice(turn, case)
+            return
         onboarding = case is None and state.step in (Step.LANGUAGE, Step.CONSENT)
         if onboarding and inc.kind is Kind.COMMAND and inc.command in ("start", "cancel"):
             self._ask_language(turn)
@@ -312,16 +332,31 @@ class Conversation:
 
     async def _create_case(self, turn: Turn, language: str) -> None:
         trust = await self.trust()
-        handlers = trust.intake_handlers()
+        roster = trust.roster
+        assert roster is not None  # load_trust always verifies one
         case_id = new_case_id()
         while await self.store.get_case(case_id) is not None:
             case_id = new_case_id()
         chat_ref = seal_chat_ref(self.ring, case_id, turn.incoming.chat_id)
         lookup = turn.lookup_hash
+        keys = self.ring.current
 
         async def create(tx: StoreOperations) -> None:
+            # The relay chooses no reader: it signs the case open for exactly the officers
+            # the roster has on intake at this point of the log (ADR 0076).
+            current = await read_roster(tx, roster.org, previous=roster)
+            handlers = sorted(current.intake_handlers())
             await tx.create_case(
                 case_id, language=language, lookup_hash=lookup, sealed_chat_ref=chat_ref
+            )
+            await append_statement(
+                tx,
+                current,
+                Signer("relay", version=keys.version),
+                keys.signing,
+                "open_case",
+                case_id=case_id,
+                handlers=handlers,
             )
             for name in handlers:
                 await tx.assign_handler(case_id, name)
@@ -455,6 +490,8 @@ class Conversation:
                     step=Step.FORGET, language=case.language, case_id=case.case_id
                 )
                 await self._on_forget(turn, state, case)
+            elif data.startswith(DOC_PREFIX):
+                await self._on_document_choice(turn, case)
             return
         await self._intake_content(turn, case, t)
 
@@ -525,6 +562,9 @@ class Conversation:
             else:
                 self._say(turn, t, refusal)
             return
+        if inc.kind is Kind.DOCUMENT and inc.file is not None:
+            await self._document(turn, case, t)
+            return
         attachments: tuple[AttachmentRef, ...] = ()
         rows: tuple[SealedAttachmentRows, ...] = ()
         if inc.file is not None:
@@ -585,18 +625,7 @@ class Conversation:
 
     async def _fetch_attachment(self, inc: Incoming) -> tuple[AttachmentRef, SealedAttachmentRows]:
         assert inc.file is not None
-        limit = self._max_bytes
-        try:
-            tg_file = await self.bot.get_file(inc.file.file_id)
-            if tg_file.file_size is not None and tg_file.file_size > limit:
-                raise _TooLarge
-            data = bytes(await tg_file.download_as_bytearray())
-        except TelegramError as exc:
-            if "too big" in str(exc).lower():
-                raise _TooLarge from None
-            raise
-        if len(data) > limit:
-            raise _TooLarge
+        data = await self._download(inc)
         mime = inc.file.mime or sniff_mime(data)
         stripped = False
         if self.relay.strip_image_metadata and (
@@ -611,6 +640,22 @@ class Conversation:
             seal_attachment, data, name=name, mime=mime, stripped=stripped
         )
 
+    async def _download(self, inc: Incoming) -> bytes:
+        assert inc.file is not None
+        limit = self._max_bytes
+        try:
+            tg_file = await self.bot.get_file(inc.file.file_id)
+            if tg_file.file_size is not None and tg_file.file_size > limit:
+                raise _TooLarge
+            data = bytes(await tg_file.download_as_bytearray())
+        except TelegramError as exc:
+            if "too big" in str(exc).lower():
+                raise _TooLarge from None
+            raise
+        if len(data) > limit:
+            raise _TooLarge
+        return data
+
     async def _seal_and_store(
         self,
         turn: Turn,
@@ -619,7 +664,7 @@ class Conversation:
         rows: tuple[SealedAttachmentRows, ...] = (),
     ) -> None:
         trust = await self.trust()
-        handlers = await self.store.list_case_handlers(case.case_id)
+        handlers = sorted(trust.assigned(case.case_id))  # the signed roster, never a row
         sealed = seal_source_message(
             body,
             case_id=case.case_id,
@@ -653,6 +698,115 @@ class Conversation:
         html = t.gettext(key)
         case_id = case.case_id
         turn.then(lambda: self._send_briefly(chat, html, case_id, ACK_LIFETIME), coalesce=key)
+
+    # -- documents (docs/decisions/0080) ----------------------------------------------------
+
+    async def _document(self, turn: Turn, case: Case, t: Translator) -> None:
+        """Clean a document; seal it at once if nothing is left, else ask the source first."""
+        inc = turn.incoming
+        assert inc.file is not None
+        try:
+            data = await self._download(inc)
+        except _TooLarge:
+            self._delete_incoming(turn)
+            self._say(turn, t, "refuse.file_too_large", limit_mb=self.relay.max_attachment_mb)
+            return
+        except BadRequest as exc:
+            log.warning("attachment not downloadable: %s", type(exc).__name__)
+            self._delete_incoming(turn)
+            self._say(turn, t, "refuse.unsupported")
+            return
+        # Parsers of hostile files run in a child process bounded in memory and time.
+        cleaned = await clean_isolated(data, name=inc.file.name or "", mime=inc.file.mime or "")
+        held = _HeldDocument(
+            lookup=turn.lookup_hash,
+            case_id=case.case_id,
+            cleaned=cleaned,
+            original=data,
+            original_name=inc.file.name or "document",
+            original_mime=inc.file.mime or sniff_mime(data),
+            body=SourceMessage(
+                kind=inc.kind.value,
+                text=inc.text,
+                ref=inc.message_id,
+                edit=inc.edited,
+                forward_origin=inc.forward_origin,
+                media_group=inc.media_group_id,
+            ),
+            expires=time.monotonic() + 60 * self.relay.dialogue_timeout_minutes,
+        )
+        if not cleaned.residue:
+            await self._seal_document(turn, case, t, held, original=False)
+            return
+        self._delete_incoming(turn)
+        token = self._hold(held)
+        kinds = "\n".join(
+            "• " + t.plain(f"document.reveals.{kind.value}") for kind in cleaned.residue
+        )
+        buttons: Buttons = [
+            [(t.plain("document.button.send"), f"{DOC_PREFIX}{DOC_SEND}:{token}")],
+            [(t.plain("document.button.original"), f"{DOC_PREFIX}{DOC_ORIGINAL}:{token}")],
+            [(t.plain("document.button.cancel"), f"{DOC_PREFIX}{DOC_CANCEL}:{token}")],
+        ]
+        self._say(turn, t, "document.residue", buttons, kinds=kinds)
+
+    def _hold(self, held: _HeldDocument) -> str:
+        """Keep ``held`` for the source's answer, within a per-source and a total budget."""
+        now = time.monotonic()
+        for token, other in list(self.held_documents.items()):
+            if other.expires <= now:
+                del self.held_documents[token]
+        mine = [k for k, v in self.held_documents.items() if v.lookup == held.lookup]
+        for token in mine[: max(0, len(mine) - DOCS_PER_SOURCE + 1)]:
+            del self.held_documents[token]  # oldest first: dicts keep insertion order
+        while self.held_documents and (
+            sum(v.size for v in self.held_documents.values()) + held.size > DOCS_HELD_BYTES
+        ):
+            del self.held_documents[next(iter(self.held_documents))]
+        token = secrets.token_urlsafe(12)
+        self.held_documents[token] = held
+        return token
+
+    async def _on_document_choice(self, turn: Turn, case: Case) -> None:
+        inc = turn.incoming
+        t = catalog(case.language)
+        action, _, token = inc.callback_data.removeprefix(DOC_PREFIX).partition(":")
+        held = self.held_documents.get(token)
+        if held is not None and (held.lookup != turn.lookup_hash or held.case_id != case.case_id):
+            held = None  # another source's button: as if it did not exist
+        elif held is not None and held.expires <= time.monotonic():
+            del self.held_documents[token]
+            held = None
+        if held is None:
+            if inc.message_id is not None:
+                chat, mid = inc.chat_id, inc.message_id
+                turn.then(lambda: self.io.delete(chat, mid))
+            self._say(turn, t, "document.expired")
+            return
+        del self.held_documents[token]
+        if action in (DOC_SEND, DOC_ORIGINAL):
+            # The prompt's own deletion is scheduled with the envelope (_seal_and_store).
+            await self._seal_document(turn, case, t, held, original=action == DOC_ORIGINAL)
+            return
+        if inc.message_id is not None:
+            chat, mid = inc.chat_id, inc.message_id
+            turn.then(lambda: self.io.delete(chat, mid))
+        self._say(turn, t, "document.cancelled")
+
+    async def _seal_document(
+        self, turn: Turn, case: Case, t: Translator, held: _HeldDocument, *, original: bool
+    ) -> None:
+        if original:
+            data, name, mime = held.original, held.original_name, held.original_mime
+        else:
+            data, name, mime = held.cleaned.data, held.cleaned.name, held.cleaned.mime
+        stripped = not original and held.cleaned.cleaned
+        ref, row = await asyncio.to_thread(
+            seal_attachment, data, name=name, mime=mime, stripped=stripped
+        )
+        body = held.body.model_copy(update={"attachments": (ref,)})
+        await self._seal_and_store(turn, case, body, (row,))
+        self._acknowledge(turn, case, t)
 
     # -- /forget and /recover ----------------------------------------------------------------
 
@@ -752,6 +906,22 @@ class Conversation:
 
 class _TooLarge(Exception):
     pass
+
+
+@dataclasses.dataclass(frozen=True, repr=False)  # repr=False: no file bytes in a traceback
+class _HeldDocument:
+    lookup: bytes
+    case_id: str
+    cleaned: Cleaned
+    original: bytes
+    original_name: str
+    original_mime: str
+    body: SourceMessage
+    expires: float
+
+    @property
+    def size(self) -> int:
+        return len(self.original) + len(self.cleaned.data)
 
 
 _NOTE_DELETION = Backoff(first=0.5, cap=5.0, give_up_after=6)

@@ -3,7 +3,7 @@
 A phone photo carries the source's location (EXIF GPS), the phone's make,
 model and serial, the capture time, editing software (XMP), and colour
 profiles whose description strings can name a device. `strip_image_metadata`
-decodes a JPEG, PNG or WebP with Pillow, turns it upright by its EXIF
+decodes a JPEG, PNG, WebP or TIFF (and HEIC, see below) with Pillow, turns it upright by its EXIF
 orientation, copies only the pixels into a brand-new image and encodes that
 again, so no metadata block of the original can survive. JPEGs are encoded
 with Pillow's standard quantisation tables, not the camera's (those tables
@@ -15,14 +15,18 @@ reflections) and the sensor noise pattern that forensic tools can match to
 a camera. Handlers should know this; sources are told to think about what a
 picture shows.
 
-Decoding is limited to the three formats (Pillow's other plugins never see
+HEIC (iPhones) is read only if pillow-heif is installed, and comes out as a
+JPEG: writein never encodes HEIC. TIFF keeps only the tags that describe its
+pixels (`_assert_clean`); multi-page TIFFs are refused.
+
+Decoding is limited to these formats (Pillow's other plugins never see
 the bytes) and to `DEFAULT_MAX_PIXELS` pixels, so a decompression bomb is
 refused before its pixels are allocated. Failures raise one of:
 
     MediaError            root of this module's errors
-    ├── NotAnImage        not a JPEG/PNG/WebP, or corrupt/truncated
+    ├── NotAnImage        not a JPEG/PNG/WebP/TIFF/HEIC, or corrupt/truncated
     ├── ImageTooLarge     more pixels than allowed (decompression bomb)
-    └── UnsupportedImage  decodable but refused (animated images)
+    └── UnsupportedImage  decodable but refused (animated images, multi-page TIFF)
 
 `sniff_mime` names a few file types from their first bytes, for choosing
 what to do with an upload; it never trusts a file name or Telegram's
@@ -51,7 +55,24 @@ __all__ = [
 DEFAULT_MAX_PIXELS: Final = 64_000_000
 """64 megapixels: a full-resolution 48/50 MP phone photo fits, a bomb does not."""
 
-_FORMATS: Final = ("JPEG", "PNG", "WEBP")
+
+def _heif_opener() -> tuple[str, ...]:
+    try:
+        import pillow_heif  # optional: without it HEIC is refused
+    except ImportError:  # pragma: no cover - it is a dependency; the relay copes without it
+        return ()
+    pillow_heif.register_heif_opener()
+    return ("HEIF",)
+
+
+_FORMATS: Final = ("JPEG", "PNG", "WEBP", "TIFF", *_heif_opener())
+# Formats encoded as another: HEIC becomes a JPEG (consoles open it; no HEVC encoder needed).
+_OUTPUT: Final = {"HEIF": "JPEG"}
+# TIFF tags that describe the pixels; any other tag (Artist, Make, Software, DateTime,
+# GPS, EXIF, XMP, IPTC, ImageDescription...) is metadata.
+_TIFF_PIXEL_TAGS: Final = frozenset(
+    {254, 256, 257, 258, 259, 262, 273, 274, 277, 278, 279, 282, 283, 284, 296, 317, 320, 338, 339}
+)
 _JPEG_QUALITY: Final = 90
 _WEBP_QUALITY: Final = 90
 # Keys Pillow may report for a clean re-encoded file; anything else is metadata.
@@ -104,6 +125,7 @@ def strip_image_metadata(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -
             raise NotAnImage("image data is corrupt or truncated") from exc
         picture = _upright(source)
         picture = _to_srgb(picture, source.info.get("icc_profile"))
+        fmt = _OUTPUT.get(fmt, fmt)
         picture = _plain_mode(picture, fmt, has_transparency="transparency" in source.info)
         clean = Image.new(picture.mode, picture.size)
         clean.paste(picture)
@@ -166,7 +188,9 @@ def _plain_mode(image: Image.Image, fmt: str, *, has_transparency: bool) -> Imag
         return image
     if fmt == "PNG" and mode == "1":
         return image.convert("L")
-    if fmt == "WEBP" and mode in ("RGB", "RGBA"):
+    if fmt in ("WEBP", "TIFF") and mode in ("RGB", "RGBA"):
+        return image
+    if fmt == "TIFF" and mode in ("1", "L"):
         return image
     alpha = has_transparency or "A" in mode
     return image.convert("RGBA" if alpha else "RGB")
@@ -178,6 +202,8 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
         image.save(buffer, "JPEG", quality=_JPEG_QUALITY, optimize=True, exif=b"")
     elif fmt == "PNG":
         image.save(buffer, "PNG", optimize=False)
+    elif fmt == "TIFF":
+        image.save(buffer, "TIFF", compression="group4" if image.mode == "1" else "tiff_lzw")
     else:
         image.save(buffer, "WEBP", quality=_WEBP_QUALITY, exif=b"", xmp="", icc_profile="")
     return buffer.getvalue()
@@ -189,7 +215,11 @@ def _assert_clean(data: bytes, fmt: str) -> None:
         leaked = set(check.info) & _METADATA_INFO
         unknown = set(check.info) - _ALLOWED_INFO
         text = getattr(check, "text", None)
-        if leaked or unknown or len(check.getexif()) or text:
+        tags = set(check.getexif())
+        if fmt == "TIFF":  # a TIFF's own structure is in its tags
+            tags -= _TIFF_PIXEL_TAGS
+            unknown -= {"compression", "dpi", "resolution"}
+        if leaked or unknown or tags or text:
             raise MediaError("re-encoded image still carries metadata")
 
 

@@ -80,15 +80,20 @@ async def test_image_sent_as_a_file_loses_its_metadata(env, sim, source):
     (message,) = await stored(env, source)
     (ref,) = message.attachments
     assert message.kind == "document"
-    assert ref.name == "IMG_2207.jpg" and ref.metadata_stripped
+    assert ref.name == "document-1.jpg" and ref.metadata_stripped  # bot/documents.py
     assert_clean_jpeg(await env.read_attachment(ref), (80, 60))
 
 
-async def test_document_arrives_byte_for_byte(env, sim, source):
+async def test_document_kept_as_the_original_arrives_byte_for_byte(env, sim, source):
     pdf = b"%PDF-1.7\n" + bytes(range(256)) * 300 + b"\n%%EOF\n"  # spans several chunks
     await source.user.send_document(
         pdf, file_name="contract.pdf", mime_type="application/pdf", caption="page 4"
     )
+    await env.pump()
+    # Not a PDF the cleaner can read: the source is asked, and keeps the original.
+    prompt = source.user.last_bot_message()
+    (original,) = [b for row in prompt.buttons for b in row if ":original:" in b.callback_data]
+    await source.user.press_button(prompt.message_id, original.callback_data)
     await env.pump()
     (message,) = await stored(env, source)
     (ref,) = message.attachments
@@ -137,14 +142,14 @@ async def test_file_telegram_will_not_hand_out_is_refused(env, sim, source):
 
 async def test_file_download_cut_off_is_tried_again(env, sim, source):
     sim.faults.add(method="getFile", drop=True, times=1)
-    await source.user.send_document(b"%PDF-1.4\nsecond try", file_name="retry.pdf")
+    await source.user.send_document(b"second try", file_name="retry.txt")
     with contextlib.suppress(NetworkError):
         await env.pump(rounds=1)
     assert await stored(env, source) == []
     assert await env.store.count_inbox() == 1  # kept: nothing lost
     await env.pump()
     (message,) = await stored(env, source)
-    assert await env.read_attachment(message.attachments[0]) == b"%PDF-1.4\nsecond try"
+    assert await env.read_attachment(message.attachments[0]) == b"second try"
 
 
 async def test_voice_is_refused_by_default(env, sim, source):
