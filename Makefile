@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check writein core bot handlers admin demo crypto store telesim tests bench
-	$(BIN)/ruff format --check writein core bot handlers admin demo crypto store telesim tests bench
+	$(BIN)/ruff check writein core bot handlers admin demo crypto store telesim gateway tests bench
+	$(BIN)/ruff format --check writein core bot handlers admin demo crypto store telesim gateway tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

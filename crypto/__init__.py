@@ -25,6 +25,7 @@ from ._keys import EncryptionKeyPair, EncryptionPublicKey, SigningKeyPair, Signi
 from ._padding import MAX_PLAINTEXT_SIZE, padded_size
 from ._phrase import phrase_hash
 from ._suite import KEY_ID_SIZE, SUITE_XWING_ED25519
+from .httpsig import InvalidRequestSignature, SignedRequest, sign_request, verify_request
 
 __all__ = [
     "AT_REST_KEY_SIZE",
@@ -43,9 +44,11 @@ __all__ = [
     "Header",
     "InvalidEnvelope",
     "InvalidKeyFile",
+    "InvalidRequestSignature",
     "Opened",
     "Role",
     "SealedAttachment",
+    "SignedRequest",
     "SigningKeyPair",
     "SigningPublicKey",
     "WrongPassphrase",
@@ -63,6 +66,8 @@ __all__ = [
     "seal_at_rest",
     "seal_chunks",
     "seal_secret",
+    "sign_request",
     "unverified_header",
     "verify_certificate",
+    "verify_request",
 ]

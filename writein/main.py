@@ -19,9 +19,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.cli import register as register_relay
     from core.subcommands import run_commands
     from demo.cli import register as register_demo
+    from gateway.cli import register as register_gateway
     from handlers.cli import register as register_console
 
     if STOP_REQUESTED.is_set():
         return 0
-    registers = (register_relay, register_admin, register_console, register_demo)
+    registers = (register_relay, register_admin, register_console, register_gateway, register_demo)
     return run_commands(registers, args)
