@@ -41,7 +41,7 @@ from admin.setup import Layout, check_data_dir, initialise, load_org_key
 from core.bundle import bundle_fingerprint, handler_bundle, parse_handler_bundle
 from core.config import Config, load_config
 from core.passphrase import ADMIN, RELAY, get_passphrase
-from core.roster import HeadMemory
+from core.roster import HeadMemory, Roster, RosterError
 from core.rosterlog import read_roster
 from core.settings import (
     ENV_ADMIN_PASSPHRASE,
@@ -63,7 +63,6 @@ from store import (
     AuditEntry,
     CaseFlag,
     CaseStatus,
-    HandlerStatus,
     KeyPurpose,
     Store,
     open_existing_store,
@@ -483,7 +482,6 @@ async def _status(args: argparse.Namespace) -> int:
         keys = await store.list_relay_keys(purpose=KeyPurpose.SIGNING)
         announced = await store.get_setting(KEY_VERSION_SETTING)
         rotation = await rotation_in_progress(store)
-        handlers = await store.list_handlers()
         cases = {
             "open": await store.count_cases(status=CaseStatus.OPEN),
             "closed": await store.count_cases(status=CaseStatus.CLOSED),
@@ -499,6 +497,10 @@ async def _status(args: argparse.Namespace) -> int:
         audit = await store.verify_audit_chain()
         org = await load_store_org_key(store, config.trust.org_fingerprint)
         roster = await roster_report(store, org, HeadMemory(Layout(config.data_dir).roster_head))
+        try:  # who is trusted is what the signed roster says, never the rows
+            signed: Roster | None = await read_roster(store, org)
+        except RosterError:
+            signed = None  # roster["error"] says why
     status: dict[str, Any] = {
         "relay_keys": [
             {
@@ -516,9 +518,9 @@ async def _status(args: argparse.Namespace) -> int:
             else {"from": rotation[0], "to": rotation[1], "step": rotation[2]}
         ),
         "handlers": {
-            "active": sum(h.status is HandlerStatus.ACTIVE for h in handlers),
-            "revoked": sum(h.status is HandlerStatus.REVOKED for h in handlers),
-            "default_intake": [h.name for h in handlers if h.default_intake],
+            "active": len(signed.officers()) if signed else None,
+            "revoked": len(signed.revoked()) if signed else None,
+            "default_intake": list(signed.intake_list()) if signed else None,
         },
         "cases": cases,
         **queues,
@@ -551,8 +553,11 @@ def _print_status(s: dict[str, Any]) -> None:
             f" {rotation['step']}: run `writein admin rotate-keys` to finish it"
         )
     h = s["handlers"]
-    intake = ", ".join(_safe(n) for n in h["default_intake"]) or "every active handler"
-    _say(f"handlers: {h['active']} active, {h['revoked']} revoked; new cases go to {intake}")
+    if h["active"] is None:
+        _say("handlers: unknown until the roster verifies (see the ALARM below)")
+    else:
+        intake = ", ".join(_safe(n) for n in h["default_intake"]) or "every active handler"
+        _say(f"handlers: {h['active']} active, {h['revoked']} revoked; new cases go to {intake}")
     c = s["cases"]
     _say(
         f"cases: {c['open']} open, {c['closed']} closed; {c['needs_reassignment']} need"

@@ -9,11 +9,12 @@ import sys
 from collections.abc import Sequence
 
 from core.config import load_config
-from core.subcommands import run_group
+from core.subcommands import needing, run_group
 
 
 def _cmd_bot(args: argparse.Namespace) -> int:
-    from bot.run import run_relay  # the relay and python-telegram-bot load only for `bot`
+    with needing("relay", "bot"):
+        from bot.run import run_relay  # the relay and python-telegram-bot load only for `bot`
 
     level = getattr(logging, args.log_level.upper())
     return asyncio.run(run_relay(load_config(args.config), log_level=level))

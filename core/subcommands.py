@@ -13,11 +13,12 @@ goes on.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import select
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 from typing import Any, NoReturn
@@ -75,6 +76,31 @@ def build_parser(registers: Iterable[Register]) -> argparse.ArgumentParser:
     for register in registers:
         register(sub)
     return parser
+
+
+class MissingExtraError(WriteinError):
+    """A subcommand whose packages this install left out (the relay's on an officer's
+    machine, say): one line that names the extra to install."""
+
+    exit_code = EXIT_USAGE
+
+
+@contextlib.contextmanager
+def needing(extra: str, command: str) -> Iterator[None]:
+    """Run ``command``'s imports; a package of ``extra`` missing is one clear line."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in _EXTRA_PACKAGES:
+            raise
+        raise MissingExtraError(
+            f"`writein {command}` needs packages this install does not have ({exc.name}): "
+            f"pip install 'writein[{extra}]'"
+        ) from None
+
+
+#: Top-level modules that only the optional extras bring (pyproject.toml).
+_EXTRA_PACKAGES = frozenset({"telegram", "PIL", "pikepdf", "lxml", "pillow_heif", "textual"})
 
 
 def fail(message: str) -> int:

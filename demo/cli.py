@@ -6,11 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from core.subcommands import Parser, run_group
+from core.subcommands import Parser, needing, run_group
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from demo.steps import demo_command  # the relay, the console and telesim load here
+    with needing("relay,console", "demo"):
+        from demo.steps import demo_command  # the relay, the console and telesim load here
 
     return demo_command(args)
 
@@ -18,7 +19,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_sim(args: argparse.Namespace) -> int:
     import asyncio
 
-    from telesim.__main__ import build_parser, parse_args, serve
+    with needing("relay", "sim"):
+        from telesim.__main__ import build_parser, parse_args, serve
 
     # `writein sim --port N` and `writein sim -- --port N` alike: everything after `sim`
     # is the simulator's, parsed by its own options (errors are one line, exit 2).

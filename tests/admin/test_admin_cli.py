@@ -267,3 +267,66 @@ def test_no_store_is_one_line(tmp_path, capsys):
 def test_admin_without_a_command_prints_help(capsys):
     assert admin_cli.main(["admin"]) == 2
     assert "rotate-keys" in capsys.readouterr().err
+
+
+async def test_remove_handler_needs_the_organisation_key(cli, env, sim, capsys, monkeypatch):
+    monkeypatch.setenv("WRITEIN_ADMIN_PASSPHRASE", "not the passphrase")
+    assert await cli("remove-handler", "bob") == 3
+    assert "wrong passphrase" in one_line(capsys.readouterr().err)
+    assert "bob" in (await env.relay.trust()).handlers
+
+
+async def test_roster_init_signs_what_an_older_store_holds(cli, env, sim, capsys):
+    """A store from before the roster: the same officers, intake, assignments and relay
+    keys once the organisation has signed them, and nothing a row alone claimed."""
+    user, case = await onboard(env, sim)
+    assert await cli("remove-handler", "bob") == 0  # a revocation to carry over
+    before = await env.relay.trust()
+    db = sqlite3.connect(env.config.data_dir / "writein.db")
+    db.execute("DELETE FROM roster")
+    # A row no organisation signature backs: it must not become a right.
+    db.execute("INSERT INTO case_handlers VALUES (?, 'bob', 0)", (case.case_id,))
+    db.commit()
+    db.close()
+    (env.config.data_dir / "roster.head").unlink()
+    capsys.readouterr()
+
+    assert await cli("status") == 0
+    assert "ALARM roster: the store holds no roster" in capsys.readouterr().out
+    assert await cli("roster-init") == 0
+    assert "signed entries" in capsys.readouterr().out
+    env.relay._trust = None
+    after = await env.relay.trust()
+    assert after.handlers.keys() == before.handlers.keys() == {"alice"}
+    assert after.revoked.keys() == {"bob"}
+    assert after.intake_handlers() == ["alice"]
+    assert after.assigned(case.case_id) == {"alice"}
+    assert after.relay.keys() == before.relay.keys()
+    await user.send_text("after the roster was signed")
+    await env.pump()
+    assert await env.store.count_inbox() == 0
+    assert await cli("roster-init") == 1
+    assert "already has a roster" in one_line(capsys.readouterr().err)
+
+
+async def test_status_raises_the_alarm_for_rows_the_roster_does_not_back(cli, env, sim, capsys):
+    _, case = await onboard(env, sim)
+    db = sqlite3.connect(env.config.data_dir / "writein.db")
+    db.execute("INSERT INTO case_handlers VALUES (?, 'bob', 0)", (case.case_id,))
+    db.execute("UPDATE handlers SET default_intake = 1 WHERE name = 'bob'")
+    db.commit()
+    db.close()
+    assert await cli("status") == 0
+    out = capsys.readouterr().out
+    assert (
+        f"ALARM store row not in the signed roster: officer bob is assigned to {case.case_id}"
+        in out
+    )
+    assert (
+        "ALARM store row not in the signed roster: officer bob is on intake in the store only"
+        in out
+    )
+    assert "new cases go to alice" in out  # the roster's intake, not the row's
+    assert await cli("status", "--json") == 0
+    report = json.loads(capsys.readouterr().out)["roster"]
+    assert report["error"] is None and len(report["discrepancies"]) == 2
