@@ -35,6 +35,8 @@ from admin.keyring import RelayKeyRing
 from admin.setup import ORG_KEY_KIND, initialise
 from core.config import Config, load_config
 from core.payload import IntakeAnswer, SourceMessage, encode_body
+from core.roster import Signer
+from core.rosterlog import read_roster
 from crypto import DEFAULT_ARGON2, Argon2Params, Direction, SigningKeyPair, seal
 from handlers.cases import iter_cases, list_cases, require_assigned, search_cases
 from handlers.identity import HandlerIdentity, read_identity, write_identity
@@ -98,7 +100,9 @@ async def build(root: Path, cases: int, messages: int) -> tuple[Config, Path]:
     started = time.perf_counter()
     async with await store.open_store(config.store_url) as db:
         for h in (alice, bob):
-            await enrol_handler(db, org, h.name, h.encryption.public, h.signing.public)
+            await enrol_handler(
+                db, org, h.name, h.encryption.public, h.signing.public, default_intake=h is alice
+            )
         template = seal(
             encode_body(SourceMessage(kind="text", text="hello")),
             case_id=case_id(0),
@@ -106,10 +110,18 @@ async def build(root: Path, cases: int, messages: int) -> tuple[Config, Path]:
             recipients=[alice.encryption.public],
             signer=relay.signing,
         )
+        # Each case is opened in the signed roster as the relay opens it (ADR 0076).
+        roster = await read_roster(db, org.public)
+        relay_signer = Signer("relay", version=relay.version)
         for start in range(0, cases, BATCH):
             async with db.transaction() as tx:
                 for i in range(start, min(start + BATCH, cases)):
                     await tx.create_case(case_id(i), language="en")
+                    entry = roster.next_entry(
+                        relay_signer, relay.signing, "open_case", case_id=case_id(i),
+                        handlers=["alice"],
+                    )  # fmt: skip
+                    await tx.append_roster(roster.head.seq, entry)
                     await tx.assign_handler(case_id(i), "alice")
                     await tx.add_envelope(
                         os.urandom(16), case_id(i), store.Direction.IN, template.core,
@@ -118,6 +130,10 @@ async def build(root: Path, cases: int, messages: int) -> tuple[Config, Path]:
         print(f"  built {cases:,} cases in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
         await db.create_case(BIG_CASE, language="en")
+        entry = roster.next_entry(
+            relay_signer, relay.signing, "open_case", case_id=BIG_CASE, handlers=["alice"]
+        )
+        await db.append_roster(roster.head.seq, entry)
         await db.assign_handler(BIG_CASE, "alice")
         for start in range(0, messages, BATCH):
             async with db.transaction() as tx:
@@ -140,7 +156,13 @@ async def build(root: Path, cases: int, messages: int) -> tuple[Config, Path]:
 
 
 async def bench_functions(config: Config, key: Path, runs: int, cases: int) -> None:
+    started = time.perf_counter()
     workspace = await open_workspace(config)
+    assert workspace.trust.roster is not None
+    show(
+        f"open: verify the signed roster ({workspace.trust.roster.head.seq:,} entries)",
+        time.perf_counter() - started,
+    )
     started = time.perf_counter()
     identity = await asyncio.to_thread(read_identity, key, ALICE)
     unlock = time.perf_counter() - started
