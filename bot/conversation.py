@@ -25,7 +25,6 @@ from telegram.error import BadRequest, TelegramError
 from admin.keyring import RelayKeyRing
 from admin.refs import (
     open_dialogue,
-    open_message_ref,
     seal_chat_ref,
     seal_dialogue,
     seal_message_ref,
@@ -821,33 +820,27 @@ class Conversation:
             self._say(turn, t, "forget.kept")
             return
         case_id = case.case_id
-        sent = [
-            item.sent_ref
-            for item in await self.store.list_outbox(case_id, limit=1000)
-            if item.sent_ref
-        ]
+        now = self.clock()
 
         async def forget(tx: StoreOperations) -> None:
+            # Every link to the chat goes (ADR 0082): the lookup hash and the chat
+            # reference now; delivered replies' references become deletions due now, so
+            # the bot's messages leave the chat (durably, a crash in between included)
+            # and their rows leave the store as each is carried out.
             await tx.set_case_lookup_hash(case_id, None)
             await tx.set_case_chat_ref(case_id, None)
+            await tx.forget_chat_links(case_id, now=now)
             await tx.set_case_flag(case_id, CaseFlag.FORGOTTEN, True)
             await tx.append_audit("relay", "source-forgot", case_id=case_id)
 
         turn.write(forget)
         chat = inc.chat_id
 
-        async def wipe_chat() -> None:
-            # Delivered replies leave now; messages naming the case ID are already due to
-            # leave (CASE_ID_LIFETIME); a last note is itself removed shortly after.
-            for blob in sent:
-                try:
-                    _, message_id = open_message_ref(self.ring, case_id, blob)
-                except (CryptoError, ValueError):
-                    continue
-                await self.io.delete(chat, message_id)
+        async def last_note() -> None:
+            # Itself removed shortly after, and its reference with it.
             await self._send_briefly(chat, t.gettext("forget.done"), case_id, ACK_LIFETIME)
 
-        turn.then(wipe_chat)
+        turn.then(last_note)
 
     async def _start_recover(self, turn: Turn, language: str) -> None:
         self._say(turn, catalog(language), "recover.prompt")

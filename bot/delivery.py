@@ -180,6 +180,10 @@ class Delivery:
             case = await tx.get_case(item.case_id)
             if case is not None and CaseFlag.UNREACHABLE in case.flags:
                 await tx.set_case_flag(item.case_id, CaseFlag.UNREACHABLE, False)
+            if case is not None and CaseFlag.FORGOTTEN in case.flags:
+                # /forget came while this reply was on its way: it leaves the chat, and
+                # its reference the store, like the ones delivered before.
+                await tx.forget_chat_links(item.case_id, now=self.clock())
 
     async def _retry(self, item: OutboxItem, seconds: float, error: str) -> None:
         assert item.claim_token is not None

@@ -415,6 +415,15 @@ class StoreOperations(Protocol):
         """Given up: status failed, envelope wiped, error code kept for the handler."""
         ...
 
+    async def forget_chat_links(self, case_id: str, *, now: datetime | None = None) -> int:
+        """The source ran /forget: every reference to their chat is to leave the store.
+
+        Delivered replies' references become deletions due ``now`` (the bot's messages
+        leave the chat, and their rows leave with them); the case's other deletions fall
+        due now; pending replies fail as ``forgotten``. Returns the replies moved.
+        """
+        ...
+
     async def get_outbox(self, outbox_id: int) -> OutboxItem | None: ...
 
     async def list_outbox(

@@ -307,6 +307,36 @@ class QueueOps(SqliteBase):
             (epoch(not_before), check.code(error, "error")),
         )
 
+    async def forget_chat_links(self, case_id: str, *, now: datetime | None = None) -> int:
+        case_id = check.case_id(case_id)
+        moment = epoch(now_or(now))
+        async with self._write(several=True) as db:
+            moved = await execute(
+                db,
+                "INSERT INTO scheduled_deletions (case_id, sealed_ref, due_at)"
+                " SELECT case_id, sent_ref, ? FROM outbox"
+                " WHERE case_id = ? AND sent_ref IS NOT NULL",
+                (moment, case_id),
+            )
+            await execute(
+                db,
+                "UPDATE outbox SET sent_ref = NULL, self_destruct_at = NULL WHERE case_id = ?",
+                (case_id,),
+            )
+            await execute(
+                db,
+                "UPDATE outbox SET status = 'failed', envelope = NULL, last_error = 'forgotten',"  # noqa: S608 (_DAY is a constant)
+                f" not_before = not_before - not_before % {_DAY}"
+                " WHERE case_id = ? AND status = 'pending'",
+                (case_id,),
+            )
+            await execute(
+                db,
+                "UPDATE scheduled_deletions SET due_at = min(due_at, ?) WHERE case_id = ?",
+                (moment, case_id),
+            )
+        return moved
+
     async def fail_outbox(self, outbox_id: int, claim_token: bytes, *, error: str) -> None:
         await self._finish_claim(
             outbox_id,

@@ -1,0 +1,84 @@
+"""/forget is complete (issue 13): once the bot's messages have left the chat, the store,
+opened with every key the relay holds, links the case to the source's chat nowhere: no
+lookup hash, no chat or message reference, no dialogue, no pending reply for the chat.
+
+The scan does not know where references live: it tries every blob of every table as a
+chat reference, a message reference and a dialogue under every case id and every key set
+of the relay's ring, and every inbox row as an update.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from admin.refs import open_chat_ref, open_dialogue, open_message_ref, open_update
+from store import OutboxStatus, sqlite_path
+from tests.support.relay_env import Onboarded, RelayEnv
+
+
+def links_to_the_chat(env: RelayEnv, source: Onboarded) -> list[str]:
+    """Every place in the store the relay's keys tie to the source's chat or account."""
+    chat = user = source.user.id
+    hashes = {keys.lookup_hash(user) for keys in env.ring.keys}
+    db = sqlite3.connect(sqlite_path(env.config.store_url))
+    found: list[str] = []
+    try:
+        case_ids = [row[0] for row in db.execute("SELECT case_id FROM cases")]
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]
+            for row in db.execute(f"SELECT * FROM {table}"):
+                for column, value in zip(columns, row, strict=True):
+                    if not isinstance(value, bytes):
+                        continue
+                    where = f"{table}.{column}"
+                    if value in hashes:
+                        found.append(f"{where}: the source's lookup hash")
+                    for case_id in case_ids:
+                        if _opens(open_chat_ref, env.ring, case_id, value) == chat:
+                            found.append(f"{where}: a chat reference")
+                        ref = _opens(open_message_ref, env.ring, case_id, value)
+                        if ref is not None and ref[0] == chat:
+                            found.append(f"{where}: a message reference")
+                    for lookup in hashes:
+                        if _opens(open_dialogue, env.ring, lookup, value) is not None:
+                            found.append(f"{where}: the source's dialogue")
+        for update_id, blob in db.execute("SELECT update_id, sealed_update FROM inbox"):
+            raw = _opens(open_update, env.ring, update_id, blob)
+            if raw is not None and str(user) in json.dumps(json.loads(raw)):
+                found.append(f"inbox {update_id}: an update from the source")
+    finally:
+        db.close()
+    return found
+
+
+def _opens(open_it, *args):  # type: ignore[no-untyped-def]
+    try:
+        return open_it(*args)
+    except Exception:
+        return None
+
+
+async def test_forget_leaves_no_link_any_relay_key_opens(env, sim, source):
+    case_id = source.case.case_id
+    alice = env.handlers[0]
+    await source.user.send_text("before forgetting")
+    await env.reply(case_id, alice, "a reply that was delivered")
+    await env.pump()
+    assert links_to_the_chat(env, source), "the scan must see the links a live case has"
+    await source.user.send_text("/forget")
+    await env.pump()
+    confirm = source.user.last_bot_message()
+    queued = await env.reply(case_id, alice, "queued when the source forgot")
+    await source.user.press_button(confirm.message_id, "forget:yes")
+    await env.pump()
+    sim.clock.advance(seconds=31)  # the last note ("forgotten") leaves the chat too
+    await env.pump()
+
+    assert links_to_the_chat(env, source) == []
+    item = await env.store.get_outbox(queued.outbox_id)
+    assert item is not None and (item.status, item.last_error) == (OutboxStatus.FAILED, "forgotten")
+    assert await env.store.count_scheduled_deletions(case_id=case_id) == 0
+    # Every message that named the case left the chat at once, not CASE_ID_LIFETIME later.
+    assert not [m for m in source.user.bot_messages() if case_id in (m.text or "")]
