@@ -10,8 +10,8 @@ the job. Every step checks what is already done and does only the rest:
 3. ``switch``  — the ring file becomes (v+1, v); the running relay reloads it and
                  announces v+1 (``relay.key_version``). We wait for that (a relay that
                  is not running loads the file when it starts).
-4. ``reseal``  — every value under v moves to v+1: chat and message references, the
-                 inbox, dialogue state (re-sealed under the new at-rest key), lookup
+4. ``reseal``  — every value under v moves to v+1: chat and message references,
+                 dialogue state (re-sealed under the new at-rest key), lookup
                  hashes (moved along the pepper chain, admin/keyring.py), and replies
                  waiting in the outbox (re-wrapped for the new delivery key; the body
                  is untouched).
@@ -20,7 +20,9 @@ the job. Every step checks what is already done and does only the rest:
                  chain — and v's rows in the store are marked retired.
 
 Work is proportional to the number of cases and queued items, never to the number of
-messages: envelopes are sealed to handlers, not to the relay, and are not touched.
+messages: envelopes are sealed to handlers, not to the relay, and are not touched. The
+inbox is not touched either: it is sealed under the relay's own short-lived epoch keys
+(ADR 0083), whose file the relay re-seals under v+1 as soon as it switches.
 """
 
 from __future__ import annotations
@@ -42,11 +44,9 @@ from admin.refs import (
     open_chat_ref,
     open_dialogue,
     open_message_ref,
-    open_update,
     seal_chat_ref,
     seal_dialogue,
     seal_message_ref,
-    seal_update,
 )
 from admin.roster import org_roster, sign
 from admin.setup import Layout, SetupError, check_data_dir, load_org_key, publish_relay_keys
@@ -104,11 +104,6 @@ def _message(ring: RelayKeyRing, item: SealedItem) -> bytes:
     return seal_message_ref(ring, item.context, chat, message)
 
 
-def _inbox(ring: RelayKeyRing, item: SealedItem) -> bytes:
-    update_id = int(item.context)
-    return seal_update(ring, update_id, open_update(ring, update_id, item.value))
-
-
 def _dialogue(ring: RelayKeyRing, item: SealedItem) -> bytes:
     # Re-sealed under the new at-rest key but kept under its lookup hash: the relay
     # looks dialogues up under the previous pepper too (RelayKeyRing.lookup_hashes).
@@ -124,7 +119,6 @@ _RESEAL: Final[dict[SealedKind, tuple[str, _Reseal]]] = {
     SealedKind.CHAT_REF: ("chat references", _chat),
     SealedKind.DELETION_REF: ("deletion references", _message),
     SealedKind.SENT_REF: ("sent-reply references", _message),
-    SealedKind.INBOX: ("inbox", _inbox),
     SealedKind.DIALOGUE: ("dialogues", _dialogue),
     SealedKind.LOOKUP_HASH: ("lookup hashes", _lookup),
 }

@@ -66,6 +66,11 @@ class Layout:
         return self.keys_dir / "org.key"
 
     @property
+    def inbox_keys(self) -> Path:
+        """The inbox's short-lived epoch keys (ADR 0083), rewritten every few seconds."""
+        return self.keys_dir / "inbox.keys"
+
+    @property
     def roster_head(self) -> Path:
         """The last roster head the relay verified: a log cut below it is an alarm."""
         return self.data_dir / "roster.head"

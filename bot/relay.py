@@ -29,12 +29,12 @@ from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBUserWarning
 
 from admin.keyring import KeyRingFile, RelayKeyRing, file_stamp
-from admin.refs import open_update, seal_update
 from admin.retention import retention_step
 from admin.roster import discrepancies
 from admin.setup import Layout
 from bot.conversation import Conversation
 from bot.delivery import Clock, Delivery, backoff, utc_now
+from bot.inbox_keys import InboxKeys
 from bot.incoming import Incoming, MalformedUpdate, parse_update
 from bot.offload import argon2_work
 from bot.outgoing import ACK_QUIET_SECONDS, Outgoing
@@ -67,6 +67,8 @@ TRUST_TTL = 10.0
 ROSTER_RETRY_SECONDS = 5.0
 MAX_ATTEMPTS_PER_UPDATE = 5
 INBOX_PAGE = 50
+#: Inbox rows read to see which epoch keys are still needed (ADR 0083).
+INBOX_KEYS_SCAN = 1000
 SHUTDOWN_GRACE_SECONDS = 10.0
 # How long the workers rest when there was nothing to do. Replies are written by consoles
 # in other processes, so the outbox is looked at on a timer; deletions also wake at once
@@ -100,6 +102,7 @@ class Relay:
         self.supervision = supervision
         self._trust: Trust | None = None
         self._head = HeadMemory(Layout(config.data_dir).roster_head)
+        self.inbox_keys = InboxKeys.load(Layout(config.data_dir).inbox_keys, ring)
         self._last_alarm = ""
         self._rows_alarmed: set[str] = set()
         self._trust_at = 0.0
@@ -120,7 +123,9 @@ class Relay:
             phrase_params=phrase_params,
             clock=clock,
         )
-        self.delivery = Delivery(store, ring, self.trust, self.io, clock=clock, backoff=backoff)
+        self.delivery = Delivery(
+            store, ring, self.trust, self.io, clock=clock, backoff=backoff, replies=config.relay
+        )
         self._wake = asyncio.Event()
         self._deletions_due = asyncio.Event()
         self._poll_failures = 0
@@ -139,6 +144,7 @@ class Relay:
         self.ring = ring
         self.conversation.ring = ring
         self.delivery.ring = ring
+        self.inbox_keys.use_ring(ring)  # before a rotation can destroy the old at-rest key
         self._trust = None  # a rotation also publishes new certificates
 
     def use_bot(self, bot: Bot) -> None:
@@ -208,7 +214,7 @@ class Relay:
         for update in updates:
             update_id = int(update["update_id"])  # type: ignore[call-overload]
             raw = json.dumps(update, separators=(",", ":")).encode("utf-8")
-            sealed.append((update_id, seal_update(self.ring, update_id, raw)))
+            sealed.append((update_id, self.inbox_keys.seal(update_id, raw)))
         async with self.store.transaction() as tx:
             top = int(await tx.get_setting(OFFSET_SETTING) or 0)
             await tx.put_inbox_many(sealed)
@@ -255,7 +261,7 @@ class Relay:
     def _open(self, update_id: int, sealed: bytes) -> Incoming | None:
         """The update as the dialogue sees it; None for one the relay cannot use."""
         try:
-            return parse_update(open_update(self.ring, update_id, sealed), self.bot)
+            return parse_update(self.inbox_keys.open(update_id, sealed), self.bot)
         except (CryptoError, MalformedUpdate) as exc:
             # Not an update the relay can use: dropped, never retried, content never logged.
             log.warning("update %d dropped: %s", update_id, type(exc).__name__)
@@ -345,6 +351,7 @@ class Relay:
                 "delivery": self._delivery_step,
                 "deletions": self._deletions_step,
                 "housekeeping": self._housekeeping_step,
+                "inbox keys": self._inbox_keys_step,
             }
             if server is None:
                 steps["poll"] = self._poll_step
@@ -529,6 +536,22 @@ class Relay:
             await self.store.append_audit("relay", "alarm", detail=detail)
         self._rows_alarmed = set(found)
         return found
+
+    async def advance_inbox_keys(self) -> int:
+        """Start a new inbox epoch and erase the keys no waiting update needs (ADR 0083),
+        then fold SQLite's write-ahead log back into the database file. Returns how many
+        keys were erased."""
+        rows = await self.store.list_inbox(limit=INBOX_KEYS_SCAN)
+        # A backlog longer than one page keeps every key: never erase one a row still needs.
+        erased = self.inbox_keys.advance(
+            [row.sealed_update for row in rows], keep_all=len(rows) == INBOX_KEYS_SCAN
+        )
+        await self.store.checkpoint()
+        return erased
+
+    async def _inbox_keys_step(self) -> float:
+        await self.advance_inbox_keys()
+        return float(self.config.relay.inbox_key_seconds)
 
     async def _housekeeping_step(self) -> float:
         await self.housekeeping()

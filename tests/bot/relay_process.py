@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from admin.keyring import RelayKeyRing
-from admin.refs import open_update
 from admin.setup import Layout
+from bot.inbox_keys import InboxKeys
 from core.config import Config, load_config
 from core.payload import SourceMessage, decode_body
 from core.trust import load_trust
@@ -233,13 +233,14 @@ class RelayProcess:
 
     async def inbox_texts(self) -> list[str]:
         """The texts (or captions) of message updates sealed in the inbox, not processed yet."""
-        ring = self.relay_ring()
+        # The relay's own epoch keys, as they are on disk now (ADR 0083).
+        keys = InboxKeys.load(Layout(self.config.data_dir).inbox_keys, self.relay_ring())
         texts = []
         async with await open_store(self.config.store_url) as store:
             rows = await store.list_inbox(limit=1000)
             assert len(rows) < 1000, "more rows than one page: read them page by page"
             for row in rows:
-                update = json.loads(open_update(ring, row.update_id, row.sealed_update))
+                update = json.loads(keys.open(row.update_id, row.sealed_update))
                 message = update.get("message") or {}
                 text = message.get("text") or message.get("caption")
                 if text:

@@ -11,17 +11,27 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
-from admin.refs import open_chat_ref, open_dialogue, open_message_ref, open_update
+from admin.keyring import RelayKeyRing
+from admin.refs import open_chat_ref, open_dialogue, open_message_ref
+from bot.inbox_keys import InboxKeys
 from store import OutboxStatus, sqlite_path
 from tests.support.relay_env import Onboarded, RelayEnv
 
 
 def links_to_the_chat(env: RelayEnv, source: Onboarded) -> list[str]:
     """Every place in the store the relay's keys tie to the source's chat or account."""
+    return links_in(sqlite_path(env.config.store_url), env.ring, source)
+
+
+def links_in(path: Path, ring: RelayKeyRing, source: Onboarded) -> list[str]:
+    """The same, in the store file ``path`` (a seized copy), with the key ring ``ring``.
+    Inbox rows are opened with the inbox keys file next to it, as the relay would."""
     chat = user = source.user.id
-    hashes = {keys.lookup_hash(user) for keys in env.ring.keys}
-    db = sqlite3.connect(sqlite_path(env.config.store_url))
+    hashes = {keys.lookup_hash(user) for keys in ring.keys}
+    inbox_keys = InboxKeys.load(path.parent / "keys" / "inbox.keys", ring)
+    db = sqlite3.connect(path)
     found: list[str] = []
     try:
         case_ids = [row[0] for row in db.execute("SELECT case_id FROM cases")]
@@ -36,16 +46,16 @@ def links_to_the_chat(env: RelayEnv, source: Onboarded) -> list[str]:
                     if value in hashes:
                         found.append(f"{where}: the source's lookup hash")
                     for case_id in case_ids:
-                        if _opens(open_chat_ref, env.ring, case_id, value) == chat:
+                        if _opens(open_chat_ref, ring, case_id, value) == chat:
                             found.append(f"{where}: a chat reference")
-                        ref = _opens(open_message_ref, env.ring, case_id, value)
+                        ref = _opens(open_message_ref, ring, case_id, value)
                         if ref is not None and ref[0] == chat:
                             found.append(f"{where}: a message reference")
                     for lookup in hashes:
-                        if _opens(open_dialogue, env.ring, lookup, value) is not None:
+                        if _opens(open_dialogue, ring, lookup, value) is not None:
                             found.append(f"{where}: the source's dialogue")
         for update_id, blob in db.execute("SELECT update_id, sealed_update FROM inbox"):
-            raw = _opens(open_update, env.ring, update_id, blob)
+            raw = _opens(inbox_keys.open, update_id, blob)
             if raw is not None and str(user) in json.dumps(json.loads(raw)):
                 found.append(f"inbox {update_id}: an update from the source")
     finally:
