@@ -17,12 +17,21 @@ bytes as standard base64, ids in paths as hex::
     POST /v1/cases/{case}/replies                     a sealed reply: stored, queued, audited
     POST /v1/cases/{case}/notes                       a sealed note: stored, audited
     POST /v1/cases/{case}/read                        the officer's read mark
+    GET  /v1/settings/{key}                           the organisation key, the change markers
+    GET  /v1/case-count?status=&flag=                 how many cases the store lists for them
+    GET  /v1/marks?case=…                             unread counts and read marks of their cases
+    GET  /v1/cases/{case}/lacking/{key}?after_seq=&limit=   envelopes without a wrap for key
+    POST /v1/cases/{case}/wraps                       re-wraps for an assigned colleague's key
+    POST /v1/cases/{case}/status                      close or reopen: changed, audited
+    POST /v1/cases/{case}/cancel                      withdraw the officer's own queued reply
+    POST /v1/cases/{case}/exports                     the audit entry of an exported attachment
 """
 
 from __future__ import annotations
 
 import base64
 import enum
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -33,8 +42,18 @@ from aiohttp import web
 import store
 from core.roster import RosterError, entry_statement
 from core.rosterlog import append_entry
+from core.settings import KEY_VERSION_SETTING, TRUST_CHANGED_SETTING
+from core.trust import ORG_PUBLIC_KEY_SETTING
 from crypto import Direction, Envelope, InvalidEnvelope, unverified_header
-from store import Case, CaseFlag, CaseStatus, ConflictError, NotFoundError, Store
+from store import (
+    Case,
+    CaseFlag,
+    CaseStatus,
+    ConflictError,
+    NotCancellableError,
+    NotFoundError,
+    Store,
+)
 
 from .auth import (
     GATEWAY,
@@ -47,17 +66,33 @@ from .auth import (
     json_error,
     refuse,
 )
-from .bodies import MAX_BODY, BadBody, NoteBody, ReadBody, ReplyBody, RosterBody, parse
+from .bodies import (
+    MAX_BODY,
+    BadBody,
+    CancelBody,
+    ExportBody,
+    NoteBody,
+    ReadBody,
+    ReplyBody,
+    RosterBody,
+    StatusBody,
+    WrapsBody,
+    parse,
+)
 
 __all__ = ["build_app"]
 
 log = logging.getLogger("writein.gateway")
 
 _HEX_ID: Final = re.compile(r"[0-9a-f]{32}")
+_CASE_ID: Final = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{2,63}")  # as the store takes them
 _MAX_SEQ: Final = 2**62
 _MAX_CHUNKS: Final = 8  # 2 MiB of sealed chunks per answer
 #: Roster entries an officer may sign through the gateway (ADR 0076's rules decide the rest).
 _OFFICER_KINDS: Final = frozenset({"assign", "leave"})
+#: The only settings a console reads: what it verifies the roster with, and when to re-read.
+_SETTINGS: Final = frozenset({ORG_PUBLIC_KEY_SETTING, KEY_VERSION_SETTING, TRUST_CHANGED_SETTING})
+_MAX_MARKS: Final = 1000
 
 
 class Refusal(Exception):
@@ -188,8 +223,15 @@ async def list_cases(request: web.Request) -> web.Response:
 
 
 async def get_case(request: web.Request) -> web.Response:
-    officer, case_id = _assigned(request)
     gateway = _gateway(request)
+    officer = request[OFFICER]
+    case_id = request.match_info["case_id"]
+    if officer.name not in officer.trust.assigned(case_id):
+        # As on the relay host, an officer may learn whether a case id they typed exists
+        # (ids are random and pseudonymous); never anything else about it.
+        if not _CASE_ID.fullmatch(case_id) or await gateway.store.get_case(case_id) is None:
+            raise Refusal(404, "no such case in the store")
+        raise Refusal(403, "this case is not assigned to you")
     [case_json] = await _cases_json(gateway, officer, [await _case(gateway.store, case_id)])
     return web.json_response(case_json)
 
@@ -205,18 +247,18 @@ async def list_envelopes(request: web.Request) -> web.Response:
         limit=_int(request, "limit", 100, 1, 500) or 100,
         wraps=key_id,  # this officer's wrap only
     )
-    items = [
-        {
-            "message_id": _b64(e.message_id),
-            "direction": e.direction.value,
-            "seq": e.seq,
-            "stored_on": e.stored_on.isoformat(),
-            "core": _b64(e.core),
-            "wrap": _b64(e.wraps[key_id]) if key_id in e.wraps else None,
-        }
-        for e in envelopes
-    ]
-    return web.json_response({"envelopes": items})
+    return web.json_response({"envelopes": [_envelope_json(e, key_id) for e in envelopes]})
+
+
+def _envelope_json(e: store.Envelope, key_id: bytes) -> dict[str, Any]:
+    return {
+        "message_id": _b64(e.message_id),
+        "direction": e.direction.value,
+        "seq": e.seq,
+        "stored_on": e.stored_on.isoformat(),
+        "core": _b64(e.core),
+        "wrap": _b64(e.wraps[key_id]) if key_id in e.wraps else None,
+    }
 
 
 async def list_outbox(request: web.Request) -> web.Response:
@@ -402,6 +444,132 @@ async def post_roster(request: web.Request) -> web.Response:
     return web.json_response({"seq": seq}, status=201)
 
 
+# -- what the console needs besides (issue 12, item 2) -----------------------------------------
+
+
+async def get_setting(request: web.Request) -> web.Response:
+    key = request.match_info["key"]
+    if key not in _SETTINGS:
+        raise Refusal(404, "no such setting here")
+    return web.json_response({"value": await _gateway(request).store.get_setting(key)})
+
+
+async def count_cases(request: web.Request) -> web.Response:
+    officer = request[OFFICER]
+    count = await _gateway(request).store.count_cases(
+        status=_choice(request, "status", CaseStatus),
+        flag=_choice(request, "flag", CaseFlag),
+        handler=officer.name,
+    )
+    return web.json_response({"count": count})
+
+
+async def get_marks(request: web.Request) -> web.Response:
+    officer = request[OFFICER]
+    ids = list(dict.fromkeys(request.query.getall("case", [])))
+    if len(ids) > _MAX_MARKS:
+        raise Refusal(400, f"case: at most {_MAX_MARKS} at once")
+    if any(officer.name not in officer.trust.assigned(c) for c in ids):
+        raise Refusal(403, "a case asked for is not assigned to you")
+    ops = _gateway(request).store
+    unread = await ops.unread_counts(officer.name, ids) if ids else {}
+    marks = await ops.read_marks(officer.name, ids) if ids else {}
+    return web.json_response({"unread": unread, "read_marks": marks})
+
+
+def _colleague_key(officer: Officer, raw: str, *, assigned_to: str | None = None) -> bytes:
+    """An active officer's encryption key id (assigned to the case, if named)."""
+    names = officer.trust.handlers if assigned_to is None else officer.trust.assigned(assigned_to)
+    for name in names:
+        cert = officer.trust.handlers.get(name)
+        if cert is not None and cert.encryption_key.key_id.hex() == raw:
+            return cert.encryption_key.key_id
+    if assigned_to is None:
+        raise Refusal(400, "key_id: not the key of an active officer")
+    raise Refusal(403, "key_id: not the key of an officer assigned to this case")
+
+
+async def list_lacking(request: web.Request) -> web.Response:
+    officer, case_id = _assigned(request)
+    target = _colleague_key(officer, request.match_info["key_id"])
+    mine = officer.certificate.encryption_key.key_id
+    envelopes = await _gateway(request).store.list_envelopes_lacking_wrap(
+        target,
+        case_id=case_id,
+        after_seq=_int(request, "after_seq", None, 0, _MAX_SEQ),
+        limit=_int(request, "limit", 100, 1, 500) or 100,
+        wraps=mine,
+    )
+    return web.json_response({"envelopes": [_envelope_json(e, mine) for e in envelopes]})
+
+
+async def post_wraps(request: web.Request) -> web.Response:
+    officer, case_id = _assigned(request)
+    body = parse(WrapsBody, await request.read())
+    # Only for a colleague the verified roster assigns to this case (assign comes first).
+    target = _colleague_key(officer, body.key_id.hex(), assigned_to=case_id)
+    added = 0
+    async with _gateway(request).store.transaction() as tx:
+        for item in body.wraps:
+            envelope = await tx.get_envelope(item.message_id, wraps="none")
+            if envelope is None or envelope.case_id != case_id:
+                raise Refusal(404, "wraps: a message is not in this case")
+            added += await tx.add_wraps(item.message_id, {target: item.wrap})
+    return web.json_response({"added": added})
+
+
+async def post_status(request: web.Request) -> web.Response:
+    officer, case_id = _assigned(request)
+    body = parse(StatusBody, await request.read())
+    status = CaseStatus(body.status)
+    # As the console does it (handlers/local.py): changed and audited together.
+    async with _gateway(request).store.transaction() as tx:
+        case = await _case(tx, case_id)
+        if case.status is status:
+            return web.json_response({"changed": False})
+        await tx.set_case_status(case_id, status)
+        action = "close" if status is CaseStatus.CLOSED else "reopen"
+        await tx.append_audit(officer.actor, action, case_id=case_id)
+    return web.json_response({"changed": True})
+
+
+async def post_cancel(request: web.Request) -> web.Response:
+    officer, case_id = _assigned(request)
+    body = parse(CancelBody, await request.read())
+    async with _gateway(request).store.transaction() as tx:
+        try:
+            # The store enforces that only the reply's author may withdraw it.
+            item = await tx.cancel_outbox(case_id, body.message_id, author=officer.name)
+        except NotFoundError:
+            raise Refusal(404, "no such queued reply in this case") from None
+        except NotCancellableError as exc:
+            # The console words it; the reason and author say which refusal this is.
+            return refuse_cancel(request, officer, exc)
+        detail = f"reply {body.message_id.hex()}"
+        await tx.append_audit(officer.actor, "reply-cancel", case_id=case_id, detail=detail)
+    return web.json_response({"attempts": item.attempts, "last_error": item.last_error})
+
+
+def refuse_cancel(request: web.Request, officer: Officer, exc: NotCancellableError) -> web.Response:
+    answer = refuse(request, 409, str(exc), officer.key_id)
+    answer.text = json.dumps({"error": str(exc), "reason": exc.reason, "author": exc.author})
+    return answer
+
+
+async def post_export(request: web.Request) -> web.Response:
+    officer, case_id = _assigned(request)
+    body = parse(ExportBody, await request.read())
+    ops = _gateway(request).store
+    await _message_of_case(ops, case_id, body.message_id)
+    if body.attachment_id not in {
+        a.attachment_id for a in await ops.list_attachments(body.message_id)
+    }:
+        raise Refusal(404, "no such attachment in this message")
+    detail = f"attachment {body.attachment_id.hex()}"
+    await ops.append_audit(officer.actor, "export", case_id=case_id, detail=detail)
+    return web.json_response({}, status=201)
+
+
 # -- errors, and the application ---------------------------------------------------------------
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -447,4 +615,12 @@ def build_app(store: Store, keeper: TrustKeeper, *, origin: str = "") -> web.App
     app.router.add_post(case + "/replies", post_reply)
     app.router.add_post(case + "/notes", post_note)
     app.router.add_post(case + "/read", post_read)
+    app.router.add_get("/v1/settings/{key}", get_setting)
+    app.router.add_get("/v1/case-count", count_cases)
+    app.router.add_get("/v1/marks", get_marks)
+    app.router.add_get(case + "/lacking/{key_id}", list_lacking)
+    app.router.add_post(case + "/wraps", post_wraps)
+    app.router.add_post(case + "/status", post_status)
+    app.router.add_post(case + "/cancel", post_cancel)
+    app.router.add_post(case + "/exports", post_export)
     return app

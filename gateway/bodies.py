@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Annotated, Final, TypeVar
+from typing import Annotated, Final, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -16,11 +16,16 @@ from crypto import KEY_ID_SIZE
 __all__ = [
     "MAX_BODY",
     "BadBody",
+    "CancelBody",
+    "ExportBody",
+    "MessageWrap",
     "NoteBody",
     "ReadBody",
     "ReplyBody",
     "RosterBody",
+    "StatusBody",
     "Wrap",
+    "WrapsBody",
     "parse",
 ]
 
@@ -30,6 +35,7 @@ _MAX_CORE: Final = 512 * 1024  # a note of 20,000 characters pads to 128 KiB
 _MAX_WRAP: Final = 4096  # an X-Wing wrap is 1,168 bytes
 _MAX_WRAPS: Final = 64
 _MAX_ENTRY: Final = 70 * 1024  # a roster statement is at most 64 KiB, plus its signature
+_MAX_REWRAPS: Final = 200  # the console's batch (handlers.manage)
 
 
 def _base64(value: object) -> bytes:
@@ -81,6 +87,40 @@ class RosterBody(_Body):
     """One roster entry the officer signed (assign or leave)."""
 
     entry: Entry
+
+
+MessageId = Annotated[bytes, BeforeValidator(_base64), Field(min_length=16, max_length=16)]
+
+
+class MessageWrap(_Body):
+    message_id: MessageId
+    wrap: WrapBytes
+
+
+class WrapsBody(_Body):
+    """New wraps, for one colleague's key, of envelopes of the case (after assigning them)."""
+
+    key_id: KeyId
+    wraps: list[MessageWrap] = Field(min_length=1, max_length=_MAX_REWRAPS)
+
+
+class StatusBody(_Body):
+    """Close or reopen the case."""
+
+    status: Literal["open", "closed"]
+
+
+class CancelBody(_Body):
+    """Withdraw the officer's own queued reply."""
+
+    message_id: MessageId
+
+
+class ExportBody(_Body):
+    """An attachment of a message of the case that the officer exported."""
+
+    message_id: MessageId
+    attachment_id: MessageId
 
 
 class BadBody(ValueError):

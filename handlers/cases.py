@@ -17,6 +17,7 @@ from core.caseid import parse_case_id
 from store import Case, CaseFlag, CaseStatus, StoreOperations
 
 from ._errors import NotAssignedError, UnknownCaseError
+from .port import Reads
 from .session import Session
 
 __all__ = [
@@ -81,7 +82,7 @@ def canonical_case_id(text: str) -> str:
         return text.strip()
 
 
-async def _find_case(db: StoreOperations, typed: str) -> Case | None:
+async def _find_case(db: Reads | StoreOperations, typed: str) -> Case | None:
     """The case a typed id names: exactly as typed, else in canonical form."""
     for candidate in dict.fromkeys((typed.strip(), canonical_case_id(typed))):
         try:
@@ -100,7 +101,7 @@ async def require_assigned(
 
     Pass ``ops`` to check inside a transaction.
     """
-    db = session.store if ops is None else ops
+    db = session.reader if ops is None else ops
     case = await _find_case(db, case_id)
     if case is None:
         raise UnknownCaseError(f"no case {canonical_case_id(case_id)}")
@@ -114,7 +115,7 @@ async def require_assigned(
 async def _summaries(
     session: Session, cases: list[Case], *, with_assigned: bool = True
 ) -> tuple[CaseSummary, ...]:
-    store = session.store
+    store = session.reader
     trust = session.workspace.trust
     # The store's assignment rows only find candidates: the signed roster decides, so a
     # row written into the store shows no case to an officer it does not assign.
@@ -153,7 +154,7 @@ async def list_cases(
 ) -> CasePage:
     """One page of the officer's cases, most recently active first."""
     await session.workspace.refresh()
-    cases = await session.store.list_cases(
+    cases = await session.reader.list_cases(
         status=status, flag=flag, handler=session.name, before_activity=before, limit=limit
     )
     items = await _summaries(session, cases, with_assigned=with_assigned)
@@ -164,7 +165,7 @@ async def list_cases(
 async def count_cases(
     session: Session, *, status: CaseStatus | None = None, flag: CaseFlag | None = None
 ) -> int:
-    return await session.store.count_cases(status=status, flag=flag, handler=session.name)
+    return await session.reader.count_cases(status=status, flag=flag, handler=session.name)
 
 
 async def iter_cases(
@@ -178,7 +179,7 @@ async def iter_cases(
     await session.workspace.refresh()
     cursor: int | None = None
     while True:
-        cases = await session.store.list_cases(
+        cases = await session.reader.list_cases(
             status=status, flag=flag, handler=session.name, before_activity=cursor, limit=page_size
         )
         for item in await _summaries(session, cases):
@@ -204,7 +205,10 @@ async def search_cases(
     wanted = "".join(ch for ch in query.upper() if ch.isalnum())
     if not wanted:
         return ()
-    case = await _find_case(session.store, query)
+    try:
+        case = await _find_case(session.reader, query)
+    except NotAssignedError:  # a gateway says so at once: nothing of it to list
+        return ()
     if case is not None:
         if (
             (status is None or case.status is status)
@@ -216,7 +220,7 @@ async def search_cases(
     found: list[Case] = []
     cursor: int | None = None
     while len(found) < limit:
-        cases = await session.store.list_cases(
+        cases = await session.reader.list_cases(
             status=status,
             flag=flag,
             handler=session.name,

@@ -51,7 +51,7 @@ from .export import export_attachment
 from .keygen import keygen
 from .manage import assign, set_status
 from .rotate import RotationStage, next_key_path, rotate_handler_key
-from .session import Session, key_path, open_workspace, start_session, unlock_key
+from .session import Session, key_path, needs_key, open_workspace, start_session, unlock_key
 from .thread import ThreadItem, load_intake, load_page, load_thread
 
 __all__ = ["PASSPHRASE_ENV", "main", "register"]
@@ -104,11 +104,18 @@ def _with_session(
     def command(args: argparse.Namespace) -> int:
         async def main() -> int:
             config = _config(args)
-            workspace = await open_workspace(config)
+            path = key_path(config, getattr(args, "key", None)) if needs_key(config) else None
+            if path is not None:
+                # A gateway: every request is signed, so the key is unlocked first.
+                me = await unlock_key(path, _passphrase(args, f"Passphrase for {path}: "))
+                workspace = await open_workspace(config, me)
+            else:
+                workspace = await open_workspace(config)
             try:
-                path = key_path(config, getattr(args, "key", None))
-                passphrase = _passphrase(args, f"Passphrase for {path}: ")
-                session = start_session(workspace, await unlock_key(path, passphrase))
+                if path is None:
+                    path = key_path(config, getattr(args, "key", None))
+                    me = await unlock_key(path, _passphrase(args, f"Passphrase for {path}: "))
+                session = start_session(workspace, me)
                 try:
                     with translating():  # takes StoreUnavailableError and friends first
                         return await action(session, args)
@@ -211,7 +218,7 @@ async def _show(session: Session, args: argparse.Namespace) -> int:
     intake = await load_intake(session, case.case_id)
     assigned = sorted(session.workspace.trust.assigned(case.case_id))
     if items:
-        await session.store.mark_read(case.case_id, session.name, max(i.seq for i in items))
+        await session.workspace.port.mark_read(session, case.case_id, max(i.seq for i in items))
     visible = [i for i in items if i.direction.value != "note"]
     notes = [i for i in items if i.direction.value == "note"]
     if args.json:
@@ -311,6 +318,11 @@ def _keygen(args: argparse.Namespace) -> int:
 def _rotate(args: argparse.Namespace) -> int:
     async def main() -> int:
         config = _config(args)
+        if needs_key(config):
+            raise UsageError(
+                "writein handler rotate works on the relay host's store only, "
+                "not through a console gateway ([console] url)"
+            )
         workspace = await open_workspace(config)
         try:
             path = key_path(config, args.key)
@@ -349,14 +361,18 @@ def _tui(args: argparse.Namespace) -> int:
 
     async def check() -> None:
         # What would stop the TUI at once (no store, keys not the pinned organisation's)
-        # is one line here, before the screen is taken over.
+        # is one line here, before the screen is taken over. (A gateway is asked only once
+        # the key is unlocked: the unlock screen shows what it refuses.)
         await (await open_workspace(config)).close()
 
-    asyncio.run(check())
+    remote = needs_key(config)
+    if not remote:
+        asyncio.run(check())
     app = ConsoleApp(
-        open_workspace=lambda: open_workspace(config),
+        open_workspace=lambda me: open_workspace(config, me),
         key_file=path,
         lock_after_seconds=60.0 * config.console.lock_after_minutes,
+        remote=remote,
     )
     app.run()
     return app.return_code or 0

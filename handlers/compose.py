@@ -12,6 +12,10 @@ never reaches the relay's outbox.
 A reply can be cancelled by the officer who wrote it until the relay claims it
 (:func:`cancel_reply`, ADR 0078): its outbox item and its stored copy go, in one
 transaction with the audit entry, and the thread no longer shows it.
+
+The store is written through the workspace's port (handlers.port): these transactions on
+this box (handlers.local), or one signed request to the console gateway, which writes the
+same rows (handlers.remote).
 """
 
 from __future__ import annotations
@@ -23,11 +27,10 @@ from typing import Final
 
 from pydantic import ValidationError
 
-import store
 from core.i18n import catalog
 from core.payload import Note, Reply, encode_body
-from crypto import Direction, EncryptionPublicKey, Envelope, seal
-from store import CaseFlag, CaseStatus, NotCancellableError, NotFoundError, StoreOperations
+from crypto import EncryptionPublicKey
+from store import CaseFlag, NotCancellableError
 
 from ._errors import ConsoleError, UnknownCaseError, UsageError
 from .cases import require_assigned
@@ -35,11 +38,14 @@ from .session import Session
 
 __all__ = [
     "MAX_SELF_DESTRUCT_SECONDS",
+    "SHORTEST_ID",
     "Cancelled",
     "Sent",
+    "cancel_refusal",
     "cancel_reply",
     "find_reply",
     "format_duration",
+    "handler_keys",
     "parse_duration",
     "preview",
     "send_note",
@@ -50,7 +56,7 @@ MAX_SELF_DESTRUCT_SECONDS: Final = 47 * 3600
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION: Final = re.compile(r"(\d{1,6})\s*([smhd])")
 _MESSAGE_ID_SIZE: Final = 16
-_SHORTEST_ID: Final = 8  # hex digits of a reply id that `console cancel` accepts
+SHORTEST_ID: Final = 8  # hex digits of a reply id that `console cancel` accepts
 
 
 @dataclass(frozen=True)
@@ -108,9 +114,8 @@ def _note_body(text: str) -> Note:
         raise UsageError("a note is 1–20000 characters") from None
 
 
-async def _handler_keys(
-    session: Session, ops: StoreOperations, case_id: str
-) -> list[EncryptionPublicKey]:
+def handler_keys(session: Session, case_id: str) -> list[EncryptionPublicKey]:
+    """The keys a reply or note of the case is sealed for: its assigned officers' and mine."""
     names = session.workspace.trust.assigned(case_id)  # the signed roster, not a row
     keys = [k for n in sorted(names) if (k := session.workspace.encryption_key(n)) is not None]
     if session.me.encryption.public.key_id not in {k.key_id for k in keys}:
@@ -134,29 +139,7 @@ async def send_reply(
     await session.workspace.refresh()
     relay_key = session.workspace.relay_delivery_key()
     message_id = secrets.token_bytes(_MESSAGE_ID_SIZE)
-    async with session.store.transaction() as tx:
-        case = await require_assigned(session, case_id, ops=tx)
-        if case.status is CaseStatus.CLOSED:
-            raise ConsoleError(f"case {case.case_id} is closed: reopen it to reply")
-        handlers = await _handler_keys(session, tx, case.case_id)
-        sealed = seal(
-            body,
-            case_id=case.case_id,
-            direction=Direction.OUT,
-            recipients=[relay_key, *handlers],
-            signer=session.me.signing,
-            message_id=message_id,
-        )
-        relay_id = relay_key.key_id
-        handler_wraps = {k: w for k, w in sealed.wraps.items() if k != relay_id}
-        for_relay = Envelope(sealed.core, {relay_id: sealed.wraps[relay_id]})
-        await tx.add_envelope(
-            message_id, case.case_id, store.Direction.OUT, sealed.core, handler_wraps
-        )
-        await tx.enqueue_outbox(
-            case.case_id, for_relay.to_bytes(), message_id=message_id, author=session.name
-        )
-        await tx.append_audit(session.actor, "reply", case_id=case.case_id)
+    case = await session.workspace.port.reply(session, case_id, body, relay_key, message_id)
     return Sent(message_id, _warning(case.flags))
 
 
@@ -165,20 +148,7 @@ async def send_note(session: Session, case_id: str, text: str) -> Sent:
     await session.workspace.refresh()
     body = encode_body(_note_body(text))
     message_id = secrets.token_bytes(_MESSAGE_ID_SIZE)
-    async with session.store.transaction() as tx:
-        case = await require_assigned(session, case_id, ops=tx)
-        sealed = seal(
-            body,
-            case_id=case.case_id,
-            direction=Direction.NOTE,
-            recipients=await _handler_keys(session, tx, case.case_id),
-            signer=session.me.signing,
-            message_id=message_id,
-        )
-        await tx.add_envelope(
-            message_id, case.case_id, store.Direction.NOTE, sealed.core, dict(sealed.wraps)
-        )
-        await tx.append_audit(session.actor, "note", case_id=case.case_id)
+    await session.workspace.port.note(session, case_id, body, message_id)
     return Sent(message_id)
 
 
@@ -193,8 +163,8 @@ class Cancelled:
     warning: str | None = None
 
 
-def _refusal(exc: NotCancellableError, case_id: str, message_id: bytes) -> ConsoleError:
-    what = f"reply {message_id.hex()[:_SHORTEST_ID]} in case {case_id} cannot be cancelled"
+def cancel_refusal(exc: NotCancellableError, case_id: str, message_id: bytes) -> ConsoleError:
+    what = f"reply {message_id.hex()[:SHORTEST_ID]} in case {case_id} cannot be cancelled"
     if exc.reason == "claimed":
         return ConsoleError(f"{what}: the relay is sending it now")
     if exc.reason == "sent":
@@ -211,7 +181,7 @@ async def find_reply(session: Session, case_id: str, typed: str) -> tuple[str, b
     and `show --json` print it (32 hex digits), or its first 8 or more digits."""
     case = await require_assigned(session, case_id)
     wanted = typed.strip().lower()
-    if not (_SHORTEST_ID <= len(wanted) <= 2 * _MESSAGE_ID_SIZE) or any(
+    if not (SHORTEST_ID <= len(wanted) <= 2 * _MESSAGE_ID_SIZE) or any(
         ch not in "0123456789abcdef" for ch in wanted
     ):
         raise UsageError(
@@ -221,7 +191,7 @@ async def find_reply(session: Session, case_id: str, typed: str) -> tuple[str, b
     found: set[bytes] = set()
     after: int | None = None
     while True:
-        items = await session.store.list_outbox(case.case_id, after_id=after, limit=1000)
+        items = await session.reader.list_outbox(case.case_id, after_id=after, limit=1000)
         found |= {
             i.message_id for i in items if i.message_id and i.message_id.hex().startswith(wanted)
         }
@@ -242,20 +212,10 @@ async def cancel_reply(session: Session, case_id: str, message_id: bytes) -> Can
     transaction; if the relay has claimed, sent or given up on the reply, or another
     officer wrote it, nothing changes and the ConsoleError says why.
     """
-    async with session.store.transaction() as tx:
-        case = await require_assigned(session, case_id, ops=tx)
-        try:
-            item = await tx.cancel_outbox(case.case_id, message_id, author=session.name)
-        except NotFoundError:
-            short = message_id.hex()[:_SHORTEST_ID]
-            raise UnknownCaseError(f"no queued reply {short} in case {case.case_id}") from None
-        except NotCancellableError as exc:
-            raise _refusal(exc, case.case_id, message_id) from None
-        await tx.append_audit(
-            session.actor, "reply-cancel", case_id=case.case_id, detail=f"reply {message_id.hex()}"
-        )
+    case = await require_assigned(session, case_id)
+    cut_off = await session.workspace.port.cancel(session, case.case_id, message_id)
     warning = None
-    if item.attempts and item.last_error == "network":
+    if cut_off:
         warning = (
             "an earlier attempt to send it was cut off on the network: "
             "it may have reached the source already"

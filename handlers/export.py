@@ -99,12 +99,14 @@ def _write_new(directory: Path, name: str, data: bytes) -> Path:
     raise ConsoleError(f"too many files named like {name} in {directory}")
 
 
-async def _read_chunks(session: Session, ref: AttachmentRef) -> list[bytes]:
+async def _read_chunks(
+    session: Session, case_id: str, message_id: bytes | None, ref: AttachmentRef
+) -> list[bytes]:
     chunks: list[bytes] = []
     attachment_id = bytes.fromhex(ref.id)
     while len(chunks) < ref.chunks:
-        page = await session.store.read_attachment_chunks(
-            attachment_id, start=len(chunks), limit=_CHUNK_PAGE
+        page = await session.workspace.port.read_chunks(
+            case_id, message_id, attachment_id, start=len(chunks), limit=_CHUNK_PAGE
         )
         if not page:
             break
@@ -121,14 +123,20 @@ class Exported:
 
 
 async def export_ref(
-    session: Session, case_id: str, ref: AttachmentRef, directory: str | os.PathLike[str]
+    session: Session,
+    case_id: str,
+    ref: AttachmentRef,
+    directory: str | os.PathLike[str],
+    *,
+    message_id: bytes | None = None,
 ) -> Exported:
-    """Decrypt, check and write one attachment (from a message already opened)."""
+    """Decrypt, check and write one attachment of a message already opened (its id:
+    the gateway serves an attachment only as part of its message)."""
     case = await require_assigned(session, case_id)
     folder = Path(directory)
     if not await asyncio.to_thread(folder.is_dir):
         raise UsageError(f"{folder} is not a folder")
-    chunks = await _read_chunks(session, ref)
+    chunks = await _read_chunks(session, case.case_id, message_id, ref)
     try:
         data = await asyncio.to_thread(
             open_chunks,
@@ -146,23 +154,25 @@ async def export_ref(
         path = await asyncio.to_thread(_write_new, folder, name, data)
     except OSError as exc:
         raise ConsoleError(f"cannot write into {folder}: {exc.strerror}") from None
-    await session.store.append_audit(
-        session.actor, "export", case_id=case.case_id, detail=f"attachment {ref.id}"
-    )
+    await session.workspace.port.exported(session, case.case_id, message_id, bytes.fromhex(ref.id))
     return Exported(path, len(data))
 
 
-async def find_attachment(session: Session, case_id: str, attachment_id: str) -> AttachmentRef:
-    """The attachment's reference, from the newest message of the case that carries it."""
+async def find_attachment(
+    session: Session, case_id: str, attachment_id: str
+) -> tuple[AttachmentRef, bytes]:
+    """The attachment's reference and its message's id, from the newest message of the case
+    that carries it."""
     case = await require_assigned(session, case_id)
     wanted = attachment_id.strip().lower()
     if not re.fullmatch(r"[0-9a-f]{32}", wanted):
         raise UsageError("an attachment id is 32 hexadecimal digits (see `console show`)")
-    if not await session.store.read_attachment_chunks(bytes.fromhex(wanted), limit=1):
+    # (Through the gateway this cannot be told apart from "not in this case": both refuse.)
+    if await session.workspace.port.attachment_known(bytes.fromhex(wanted)) is False:
         raise UnknownCaseError(f"no attachment {wanted}")
     before: int | None = None
     while True:
-        envelopes: Sequence[store.Envelope] = await session.store.list_envelopes(
+        envelopes: Sequence[store.Envelope] = await session.reader.list_envelopes(
             case.case_id,
             before_seq=before,
             newest_first=True,
@@ -173,7 +183,7 @@ async def find_attachment(session: Session, case_id: str, attachment_id: str) ->
         for item in await open_items(session, incoming, {}):
             for ref in item.attachments:
                 if ref.id == wanted:
-                    return ref
+                    return ref, item.message_id
         if len(envelopes) < _SCAN_PAGE:
             raise UnknownCaseError(f"no attachment {wanted} in case {case.case_id}")
         before = envelopes[-1].seq
@@ -183,5 +193,5 @@ async def export_attachment(
     session: Session, case_id: str, attachment_id: str, directory: str | os.PathLike[str]
 ) -> Exported:
     """Find an attachment of the case by id and export it (the CLI's path)."""
-    ref = await find_attachment(session, case_id, attachment_id)
-    return await export_ref(session, case_id, ref, directory)
+    ref, message_id = await find_attachment(session, case_id, attachment_id)
+    return await export_ref(session, case_id, ref, directory, message_id=message_id)

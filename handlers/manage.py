@@ -9,6 +9,10 @@ meanwhile is either re-wrapped here or wrapped by the relay for the new assignee
 
 Handing over is assigning plus leaving: the officer's assignment and wraps for the case
 are deleted, so their key no longer opens it.
+
+The re-wrapping is done here, on the officer's machine, either way; the port writes it
+(handlers.local: in the store's transaction; handlers.remote: the roster entry first, then
+the new wraps, which the gateway takes only for a colleague the roster assigns).
 """
 
 from __future__ import annotations
@@ -29,9 +33,17 @@ from .cases import require_assigned
 from .session import Session
 from .thread import DIRECTIONS
 
-__all__ = ["Assigned", "assign", "set_status"]
+__all__ = [
+    "BATCH",
+    "Assigned",
+    "assign",
+    "rewrap_batch",
+    "rewrap_pass",
+    "set_status",
+    "sign_statement",
+]
 
-_BATCH: Final = 200
+BATCH: Final = 200
 
 
 @dataclass(frozen=True)
@@ -46,7 +58,7 @@ class Assigned:
     handed_over: bool
 
 
-def _rewrap_batch(
+def rewrap_batch(
     session: Session, envelopes: Sequence[store.Envelope], target: EncryptionPublicKey
 ) -> tuple[dict[bytes, bytes], int]:
     """Message id → the target's new wrap; and how many could not be opened."""
@@ -68,7 +80,7 @@ def _rewrap_batch(
     return wraps, failed
 
 
-async def _rewrap_pass(
+async def rewrap_pass(
     session: Session,
     ops: StoreOperations,
     case_id: str,
@@ -87,12 +99,12 @@ async def _rewrap_pass(
             target.key_id,
             case_id=case_id,
             after_seq=cursor,
-            limit=_BATCH,
+            limit=BATCH,
             wraps=session.me.key_id,
         )
         if not envelopes:
             return done, failed, cursor
-        wraps, bad = await asyncio.to_thread(_rewrap_batch, session, envelopes, target)
+        wraps, bad = await asyncio.to_thread(rewrap_batch, session, envelopes, target)
         for message_id, wrap in wraps.items():
             await ops.add_wraps(message_id, {target.key_id: wrap})
         done += len(wraps)
@@ -110,7 +122,7 @@ async def _target_key(session: Session, handler: str) -> EncryptionPublicKey:
     return key
 
 
-async def _sign(session: Session, tx: StoreOperations, kind: str, **fields: str) -> None:
+async def sign_statement(session: Session, tx: StoreOperations, kind: str, **fields: str) -> None:
     """Append a roster statement this officer signs, within the organisation's rules."""
     roster = session.workspace.trust.roster
     if roster is None:
@@ -132,25 +144,14 @@ async def assign(
     if handler == session.name:
         raise UsageError("you are already assigned to this case")
     target = await _target_key(session, handler)
-    done, failed, cursor = await _rewrap_pass(session, session.store, case.case_id, target, None)
-    async with session.store.transaction() as tx:
-        await require_assigned(session, case.case_id, ops=tx)
-        more, more_failed, _ = await _rewrap_pass(session, tx, case.case_id, target, cursor)
-        added = handler not in session.workspace.trust.assigned(case.case_id)
-        if added:
-            await _sign(session, tx, "assign", case_id=case.case_id, name=handler)
-            await tx.assign_handler(case.case_id, handler)
-            await tx.append_audit(session.actor, "assign", case_id=case.case_id, detail=handler)
-        if hand_over:
-            await _sign(session, tx, "leave", case_id=case.case_id, name=session.name)
-            await tx.unassign_handler(case.case_id, session.name)
-            await tx.delete_wraps(session.me.key_id, case_id=case.case_id)
-            await tx.append_audit(session.actor, "hand-over", case_id=case.case_id, detail=handler)
+    rewrapped, unreadable, added = await session.workspace.port.assign(
+        session, case.case_id, handler, target, hand_over=hand_over
+    )
     return Assigned(
         case_id=case.case_id,
         handler=handler,
-        rewrapped=done + more,
-        unreadable=failed + more_failed,
+        rewrapped=rewrapped,
+        unreadable=unreadable,
         already_assigned=not added,
         handed_over=hand_over,
     )
@@ -158,11 +159,4 @@ async def assign(
 
 async def set_status(session: Session, case_id: str, status: CaseStatus) -> bool:
     """Close or reopen a case; False if it already had that status."""
-    async with session.store.transaction() as tx:
-        case = await require_assigned(session, case_id, ops=tx)
-        if case.status is status:
-            return False
-        await tx.set_case_status(case.case_id, status)
-        action = "close" if status is CaseStatus.CLOSED else "reopen"
-        await tx.append_audit(session.actor, action, case_id=case.case_id)
-    return True
+    return await session.workspace.port.set_status(session, case_id, status)

@@ -105,7 +105,7 @@ async def _copy_wraps(
 
     Returns (re-wrapped, unreadable).
     """
-    store = workspace.store
+    store = workspace.local_store("writein handler rotate")
     signers = await _signers(workspace)
     done = failed = 0
     roster = workspace.trust.roster
@@ -208,7 +208,7 @@ async def rotate_handler_key(
             f"{failed} message(s) did not verify and could not be moved to the new key; the "
             "old key is kept. Run again with --force to give them up"
         )
-    async with workspace.store.transaction() as tx:
+    async with workspace.local_store("writein handler rotate").transaction() as tx:
         await tx.delete_wraps(old.key_id)
         await tx.append_audit(
             f"handler {old.name}", "rotate-key", detail=f"handler key v{cert.key_version}"

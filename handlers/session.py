@@ -11,6 +11,11 @@
     workspace = await open_workspace(config)
     identity = await unlock_key(key_path(config, args.key), passphrase)
     session = start_session(workspace, identity)
+
+Two ways to the store (handlers.port): the store file on this box, or a console gateway
+(``[console] url``, ADR 0079). Every request to a gateway is signed with the officer's key,
+so there the key is unlocked first and the workspace holds it (:func:`needs_key`):
+``open_workspace(config, identity)``, and it is closed when the console locks.
 """
 
 from __future__ import annotations
@@ -29,16 +34,18 @@ from crypto import (
     EncryptionPublicKey,
     SigningPublicKey,
 )
-from store import Store, open_existing_store
+from store import Store, StoreOperations, open_existing_store
 
-from ._errors import KeyProblem, NotCertifiedError, translating
+from ._errors import KeyProblem, NotCertifiedError, UsageError, translating
 from .identity import HandlerIdentity, read_identity
+from .port import Port, Reads
 
 __all__ = [
     "Session",
     "Signers",
     "Workspace",
     "key_path",
+    "needs_key",
     "open_workspace",
     "start_session",
     "unlock_key",
@@ -75,7 +82,7 @@ class Signers:
         return self.names.get(signer_key_id)
 
 
-async def _change_markers(store: Store) -> tuple[str | None, str | None]:
+async def _change_markers(store: Reads) -> tuple[str | None, str | None]:
     """What the relay and the admin commands bump when keys change."""
     return (
         await store.get_setting(KEY_VERSION_SETTING),
@@ -101,14 +108,19 @@ class Workspace:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: Reads,
         trust: Trust,
         signers: Signers,
         markers: tuple[str | None, str | None] = (None, None),
         memory: HeadMemory | None = None,
+        *,
+        port: Port,
     ) -> None:
         self.config = config
-        self.store = store
+        #: What the console reads: the store on this box, or the gateway's view of it.
+        self.reader = store
+        #: What it writes through (handlers.port).
+        self.port = port
         self.trust = trust
         self.signers = signers
         self._markers = markers
@@ -117,9 +129,9 @@ class Workspace:
     async def reload(self) -> None:
         """Read the keys again (a handler was enrolled or revoked, the relay rotated)."""
         with translating():
-            self._markers = await _change_markers(self.store)
+            self._markers = await _change_markers(self.reader)
             self.trust = await load_trust(
-                self.store,
+                _roster_reader(self.reader),
                 self.config.trust.org_fingerprint,
                 previous=self.trust,
                 memory=self._memory,
@@ -130,7 +142,7 @@ class Workspace:
         """Reload if the relay's keys or the certified handlers changed since loading, so a
         console left open never seals to a retired relay key or for a revoked colleague."""
         with translating():
-            markers = await _change_markers(self.store)
+            markers = await _change_markers(self.reader)
         if markers != self._markers:
             await self.reload()
 
@@ -150,33 +162,75 @@ class Workspace:
         cert = self.trust.handlers.get(handler)
         return None if cert is None else cert.encryption_key
 
+    @property
+    def store(self) -> Store:
+        """The store file on this box (the one-box console; the demo and admin tests)."""
+        return self.local_store("this")
+
+    def local_store(self, what: str) -> Store:
+        """The store file itself, for what only the one-box console does (``what``)."""
+        from .local import LocalPort
+
+        if not isinstance(self.port, LocalPort):
+            raise UsageError(f"{what} works on the relay host's store only, not through a gateway")
+        return self.port.store
+
     async def close(self) -> None:
-        await self.store.close()
+        await self.reader.close()
 
 
-async def open_workspace(config: Config) -> Workspace:
-    """Open the existing store and load its trusted keys.
+def needs_key(config: Config) -> bool:
+    """True if the workspace can only be opened with the unlocked key (a gateway)."""
+    return config.console.url is not None
+
+
+def _roster_reader(store: Reads) -> StoreOperations:
+    # load_trust reads only get_setting and list_roster, which every Reads has.
+    return store  # type: ignore[return-value]
+
+
+async def open_workspace(config: Config, identity: HandlerIdentity | None = None) -> Workspace:
+    """Open the existing store (or the gateway, ``[console] url``) and load its trusted keys.
 
     The console never creates or migrates a store (store.open_existing_store): a missing
-    one is StoreUnreachableError.
+    one is StoreUnreachableError. A gateway needs the unlocked ``identity`` (every request
+    is signed with it); the store on this box ignores it.
     """
-    with translating():
-        store = await open_existing_store(config.store_url)
-    memory = _head_memory(config)
+    reader: Reads
+    port: Port
+    if needs_key(config):
+        if identity is None:
+            raise KeyProblem("a console gateway is configured: unlock your key first")
+        from .remote import open_remote
+
+        reader, port = await open_remote(config, identity)
+        memory = _head_memory(config, create=True)
+    else:
+        from .local import LocalPort
+
+        with translating():
+            store = await open_existing_store(config.store_url)
+        reader, port = store, LocalPort(store, config.store_url)
+        memory = _head_memory(config)
     try:
         with translating():
-            markers = await _change_markers(store)
-            trust = await load_trust(store, config.trust.org_fingerprint, memory=memory)
+            markers = await _change_markers(reader)
+            trust = await load_trust(
+                _roster_reader(reader), config.trust.org_fingerprint, memory=memory
+            )
             signers = _signers(trust)
     except BaseException:
-        await store.close()
+        await reader.close()
         raise
-    return Workspace(config, store, trust, signers, markers, memory)
+    return Workspace(config, reader, trust, signers, markers, memory, port=port)
 
 
-def _head_memory(config: Config) -> HeadMemory | None:
+def _head_memory(config: Config, *, create: bool = False) -> HeadMemory | None:
     """Where this console remembers the last roster head it verified: its own data
-    directory, if it has one (a console that never had one cannot notice a rollback)."""
+    directory, if it has one (a console that never had one cannot notice a rollback).
+    A console of a gateway makes it: its machine has no store to share it with."""
+    if create:
+        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     return HeadMemory(config.data_dir / HEAD_FILE) if config.data_dir.is_dir() else None
 
 
@@ -203,7 +257,13 @@ class Session:
     me: HandlerIdentity
 
     @property
+    def reader(self) -> Reads:
+        """What the console reads (handlers.port.Reads)."""
+        return self.workspace.reader
+
+    @property
     def store(self) -> Store:
+        """The store file on this box (one-box console only)."""
         return self.workspace.store
 
     @property

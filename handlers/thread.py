@@ -190,7 +190,7 @@ async def delivery_states(session: Session, case_id: str) -> dict[bytes, str]:
     states: dict[bytes, str] = {}
     after: int | None = None
     while True:
-        items = await session.store.list_outbox(case_id, after_id=after, limit=1000)
+        items = await session.reader.list_outbox(case_id, after_id=after, limit=1000)
         for item in items:
             if item.message_id is not None:
                 state = item.status.value
@@ -218,7 +218,7 @@ async def load_page(
     deliveries: Mapping[bytes, str] | None = None,
 ) -> ThreadPage:
     """The ``limit`` messages before ``before_seq`` (the newest ones by default)."""
-    envelopes = await session.store.list_envelopes(
+    envelopes = await session.reader.list_envelopes(
         case_id,
         before_seq=before_seq,
         newest_first=True,
@@ -239,7 +239,7 @@ async def load_thread(session: Session, case_id: str, *, page_size: int = 500) -
     items: list[ThreadItem] = []
     after: int | None = None
     while True:
-        envelopes = await session.store.list_envelopes(
+        envelopes = await session.reader.list_envelopes(
             case_id, after_seq=after, limit=page_size, wraps=session.me.key_id
         )
         items += await open_items(session, envelopes, deliveries)
@@ -254,7 +254,7 @@ async def load_intake(session: Session, case_id: str) -> tuple[IntakeAnswer, ...
     The relay seals them one per question (kind ``intake``) right after consent, so
     only the start of the case is read: up to the first other incoming message.
     """
-    envelopes = await session.store.list_envelopes(
+    envelopes = await session.reader.list_envelopes(
         case_id, limit=_INTAKE_SCAN, wraps=session.me.key_id
     )
     answers: list[IntakeAnswer] = []

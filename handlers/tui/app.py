@@ -22,6 +22,7 @@ from textual.binding import Binding, BindingType
 from core.untrusted import render_untrusted
 
 from .._errors import ConsoleError
+from ..identity import HandlerIdentity
 from ..session import Session, Workspace, start_session, unlock_key
 from .caselist import CaseListScreen
 from .unlock import UnlockScreen
@@ -52,13 +53,17 @@ class ConsoleApp(App[None]):
     def __init__(
         self,
         *,
-        open_workspace: Callable[[], Awaitable[Workspace]],
+        open_workspace: Callable[[HandlerIdentity | None], Awaitable[Workspace]],
         key_file: Path,
         lock_after_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        remote: bool = False,
     ) -> None:
         super().__init__()
         self._open_workspace = open_workspace
+        #: Through a gateway the workspace holds the signing key: opened only once unlocked,
+        #: closed when the console locks.
+        self.remote = remote
         self.key_file = key_file
         self.lock_after_seconds = lock_after_seconds
         self._clock = clock
@@ -68,7 +73,8 @@ class ConsoleApp(App[None]):
 
     async def on_mount(self) -> None:
         try:
-            self.workspace = await self._open_workspace()
+            if not self.remote:
+                self.workspace = await self._open_workspace(None)
         except ConsoleError as exc:
             message = render_untrusted(f"writein: {exc}", single_line=True)
             self.exit(return_code=exc.exit_code, message=Text(message))
@@ -78,8 +84,7 @@ class ConsoleApp(App[None]):
 
     async def on_unmount(self) -> None:
         self.session = None
-        if self.workspace is not None:
-            await self.workspace.close()
+        await self._close_workspace()
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, _ACTIVITY):
@@ -92,11 +97,19 @@ class ConsoleApp(App[None]):
         return UnlockScreen(self.key_file, self._unlock, notice=notice)
 
     async def _unlock(self, passphrase: bytes) -> Session:
+        identity = await unlock_key(self.key_file, passphrase)
+        if self.remote:
+            await self._close_workspace()
+            self.workspace = await self._open_workspace(identity)
         if self.workspace is None:
             raise ConsoleError("the store is not open")
-        identity = await unlock_key(self.key_file, passphrase)
         await self.workspace.reload()
         return start_session(self.workspace, identity)
+
+    async def _close_workspace(self) -> None:
+        workspace, self.workspace = self.workspace, None
+        if workspace is not None:
+            await workspace.close()
 
     async def _unlocked(self, session: Session | None) -> None:
         if session is None:
@@ -113,6 +126,8 @@ class ConsoleApp(App[None]):
         self.session = None
         while len(self.screen_stack) > 1:
             await self.pop_screen()
+        if self.remote:  # its client signs with the key: it goes with the session
+            await self._close_workspace()
         await self.push_screen(self._unlock_screen(notice), callback=self._unlocked)
 
     async def action_lock(self) -> None:

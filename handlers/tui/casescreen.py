@@ -120,8 +120,9 @@ class CaseScreen(Screen[None]):
         thread.scroll_end(animate=False)
         if self.items:
             newest = max(item.seq for item in self.items)
-            with contextlib.suppress(StoreError):  # a lost read mark is no reason to fail
-                await session.store.mark_read(self.case.case_id, session.name, newest)
+            # A lost read mark is no reason to fail.
+            with contextlib.suppress(StoreError, ConsoleError):
+                await session.workspace.port.mark_read(session, self.case.case_id, newest)
 
     @work(exclusive=True, group="older")
     async def action_older(self) -> None:
@@ -229,7 +230,10 @@ class CaseScreen(Screen[None]):
     @work(group="export")
     async def _export_worker(self, ref: AttachmentRef, folder: Path) -> None:
         try:
-            exported = await export_ref(self.session, self.case_id, ref, folder)
+            message_id = next(i.message_id for i in self.items if ref in i.attachments)
+            exported = await export_ref(
+                self.session, self.case_id, ref, folder, message_id=message_id
+            )
         except (ConsoleError, StoreError) as exc:
             self._notify(str(exc), error=True)
             return

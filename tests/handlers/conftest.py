@@ -1,5 +1,10 @@
 """A relay set up the way `writein init` does, handlers enrolled, cases sealed as the relay seals.
 
+Every test that takes ``world`` (or ``cases``) in a module with ``BOTH_PATHS = True`` runs
+twice: ``local`` (the console opens the store file, one box) and ``gateway`` (the real
+`writein gateway` application on a loopback port in the test's loop, and the console's
+config names it in ``[console] url``), so the console must behave the same over both.
+
 ``world`` gives a data directory with a store, the organisation and relay keys, and three
 enrolled handlers (alice, bob, carol) with key files; ``world.case(...)`` and
 ``world.incoming(...)`` create cases and seal source messages exactly like the relay:
@@ -12,12 +17,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 import store
 from admin.keyring import RelayKeys
@@ -25,6 +31,7 @@ from admin.roster import org_roster
 from admin.setup import Layout
 from core.config import Config, load_config
 from core.payload import AttachmentRef, IntakeAnswer, SourceMessage, encode_body
+from core.roster import HeadMemory
 from crypto import (
     Direction,
     SigningKeyPair,
@@ -32,9 +39,11 @@ from crypto import (
     seal_chunks,
     unverified_header,
 )
+from gateway.app import build_app
+from gateway.auth import GATEWAY, TrustKeeper
 from handlers.identity import HandlerIdentity, read_identity, write_identity
 from handlers.session import Session, Workspace, open_workspace, start_session
-from store import Store, open_store
+from store import Store, open_existing_store, open_store
 from tests.support.world import WEAK, found, open_case
 
 INSECURE = WEAK
@@ -63,6 +72,13 @@ class World:
     identities: dict[str, HandlerIdentity]
     key_files: dict[str, Path]
     _workspaces: list[Workspace] = field(default_factory=list)
+    #: "local" or "gateway": how the console reaches the store.
+    path: str = "local"
+    _cleanup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    @property
+    def remote(self) -> bool:
+        return self.path == "gateway"
 
     async def case(
         self, case_id: str, handlers: Sequence[str], *, language: str = "en"
@@ -135,14 +151,14 @@ class World:
                     await tx.add_attachment_chunk(s.attachment_id, message_id, index, chunk)
         return message_id
 
-    async def workspace(self) -> Workspace:
-        ws = await open_workspace(self.config)
+    async def workspace(self, identity: HandlerIdentity | None = None) -> Workspace:
+        ws = await open_workspace(self.config, identity)
         self._workspaces.append(ws)
         return ws
 
     async def session(self, name: str) -> Session:
         identity = read_identity(self.key_files[name], passphrase_of(name))
-        return start_session(await self.workspace(), identity)
+        return start_session(await self.workspace(identity), identity)
 
     def env(self, name: str) -> dict[str, str]:
         return {"WRITEIN_PASSPHRASE": passphrase_of(name).decode()}
@@ -150,14 +166,37 @@ class World:
     async def close(self) -> None:
         for ws in self._workspaces:
             await ws.close()
+        for cleanup in reversed(self._cleanup):
+            await cleanup()
         await self.store.close()
 
+    async def serve(self) -> None:
+        """Start the gateway on loopback and point the console's config at it."""
+        db = await open_existing_store(self.config.store_url)
+        self._cleanup.append(db.close)
+        keeper = TrustKeeper(
+            db, self.config.trust.org_fingerprint, HeadMemory(self.root / "gateway.head")
+        )
+        app = build_app(db, keeper)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        self._cleanup.append(runner.cleanup)
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        origin = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        app[GATEWAY].origin = origin
+        write_config(self.root, self.config.trust.org_fingerprint, url=origin)
+        self.config = load_config(self.config_path)
+        self.path = "gateway"
 
-def write_config(root: Path, fingerprint: str, *, key_file: str = "alice.key") -> Path:
+
+def write_config(
+    root: Path, fingerprint: str, *, key_file: str = "alice.key", url: str | None = None
+) -> Path:
     path = root / "writein.toml"
+    gateway = "" if url is None else f'url = "{url}"\n'
     path.write_text(
         f'[paths]\ndata_dir = "data"\n\n[trust]\norg_fingerprint = "{fingerprint}"\n\n'
-        f'[console]\nkey_file = "{key_file}"\nlock_after_minutes = 10\n\n'
+        f'[console]\nkey_file = "{key_file}"\nlock_after_minutes = 10\n{gateway}\n'
         "[[intake.questions]]\n"
         'id = "relation"\nkind = "choice"\nprompt = { en = "How are you connected to it?" }\n'
         'choices = [{ id = "employee", label = { en = "I work there" } }]\n\n'
@@ -190,10 +229,27 @@ async def make_world(root: Path) -> World:
     )
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    explicit = any(
+        "path" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize")
+    )
+    both = getattr(metafunc.module, "BOTH_PATHS", False)
+    if "path" in metafunc.fixturenames and both and not explicit:
+        metafunc.parametrize("path", ["local", "gateway"], indirect=True)
+
+
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+def path(request: pytest.FixtureRequest) -> str:
+    """How the console reaches the store: "local" unless the test asks for both."""
+    return str(getattr(request, "param", "local"))
+
+
+@pytest.fixture
+async def world(tmp_path: Path, path: str) -> AsyncIterator[World]:
     w = await make_world(tmp_path)
     try:
+        if path == "gateway":
+            await w.serve()
         yield w
     finally:
         await w.close()

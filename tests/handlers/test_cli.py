@@ -16,6 +16,9 @@ from handlers.cli import main
 from handlers.identity import HandlerIdentity, write_identity
 from tests.handlers.conftest import CASE_A, CASE_B, CASE_C, INSECURE, World, passphrase_of
 
+#: Every test here runs on the store file and through the gateway (conftest.py).
+BOTH_PATHS = True
+
 HOSTILE = "[@click=app.quit]\x1b[2J\x1b]0;pwned\x07 \u202eexe.pdf"
 
 

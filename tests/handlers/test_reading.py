@@ -15,6 +15,9 @@ from handlers.thread import load_intake, load_page, load_thread
 from store import CaseFlag, CaseStatus
 from tests.handlers.conftest import CASE_A, CASE_B, CASE_C, NOW, World
 
+#: Every test here runs on the store file and through the gateway (conftest.py).
+BOTH_PATHS = True
+
 
 async def test_the_list_holds_only_my_cases(cases: World) -> None:
     alice = await cases.session("alice")

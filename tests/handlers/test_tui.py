@@ -125,8 +125,9 @@ async def settle(pilot: Pilot[None]) -> None:
 
 def make_app(world: World, name: str = "alice", clock: Clock | None = None) -> ConsoleApp:
     return ConsoleApp(
-        open_workspace=lambda: open_workspace(world.config),
+        open_workspace=lambda me: open_workspace(world.config, me),
         key_file=world.key_files[name],
+        remote=world.remote,
         lock_after_seconds=600,
         clock=clock or Clock(),
     )
@@ -178,7 +179,7 @@ async def test_a_store_that_cannot_be_opened_exits_with_its_code(world: World) -
         update={"paths": world.config.paths.model_copy(update={"data_dir": Path("nowhere")})}
     )
     app = ConsoleApp(
-        open_workspace=lambda: open_workspace(config),
+        open_workspace=lambda me: open_workspace(config, me),
         key_file=world.key_files["alice"],
         lock_after_seconds=600,
     )
@@ -250,6 +251,7 @@ async def test_case_view(cases: World) -> None:
         assert isinstance(app.screen, CaseListScreen)
 
 
+@pytest.mark.parametrize("path", ["local", "gateway"], indirect=True)
 async def test_reply_from_the_composer(cases: World) -> None:
     async with unlocked(cases) as (app, pilot):
         await open_case(app, pilot, CASE_B)
@@ -328,6 +330,7 @@ async def test_hostile_source_text_stays_text(cases: World) -> None:
         await check_snapshot(pilot, "hostile", lambda: screen_text(app))  # the clicks did nothing
 
 
+@pytest.mark.parametrize("path", ["local", "gateway"], indirect=True)
 async def test_lock_after_inactivity(cases: World) -> None:
     clock = Clock()
     async with unlocked(cases, clock=clock) as (app, pilot):
@@ -358,6 +361,7 @@ async def test_ctrl_l_locks_at_once(cases: World) -> None:
         assert isinstance(app.screen, UnlockScreen) and app.session is None
 
 
+@pytest.mark.parametrize("path", ["local", "gateway"], indirect=True)
 async def test_assign_export_close_from_the_case_view(cases: World, tmp_path: Path) -> None:
     await cases.incoming(CASE_A, "", kind="document", attachments=[("t.txt", "text/plain", b"x")])
     async with unlocked(cases) as (app, pilot):
