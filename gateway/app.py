@@ -17,7 +17,8 @@ bytes as standard base64, ids in paths as hex::
     POST /v1/cases/{case}/replies                     a sealed reply: stored, queued, audited
     POST /v1/cases/{case}/notes                       a sealed note: stored, audited
     POST /v1/cases/{case}/read                        the officer's read mark
-    GET  /v1/settings/{key}                           the organisation key, the change markers
+    GET  /v1/settings                                 the organisation key, the change markers
+    GET  /v1/settings/{key}                           one of them
     GET  /v1/case-count?status=&flag=                 how many cases the store lists for them
     GET  /v1/marks?case=…                             unread counts and read marks of their cases
     GET  /v1/cases/{case}/lacking/{key}?after_seq=&limit=   envelopes without a wrap for key
@@ -454,6 +455,12 @@ async def get_setting(request: web.Request) -> web.Response:
     return web.json_response({"value": await _gateway(request).store.get_setting(key)})
 
 
+async def get_settings(request: web.Request) -> web.Response:
+    """All of them in one answer: a console checks the change markers before each list."""
+    store = _gateway(request).store
+    return web.json_response({key: await store.get_setting(key) for key in sorted(_SETTINGS)})
+
+
 async def count_cases(request: web.Request) -> web.Response:
     officer = request[OFFICER]
     count = await _gateway(request).store.count_cases(
@@ -615,6 +622,7 @@ def build_app(store: Store, keeper: TrustKeeper, *, origin: str = "") -> web.App
     app.router.add_post(case + "/replies", post_reply)
     app.router.add_post(case + "/notes", post_note)
     app.router.add_post(case + "/read", post_read)
+    app.router.add_get("/v1/settings", get_settings)
     app.router.add_get("/v1/settings/{key}", get_setting)
     app.router.add_get("/v1/case-count", count_cases)
     app.router.add_get("/v1/marks", get_marks)

@@ -18,6 +18,7 @@ import asyncio
 import base64
 import json
 import re
+import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Final
@@ -56,6 +57,8 @@ _MAX_ENVELOPES: Final = 500  # the gateway's page limits
 _MAX_CASES: Final = 1000
 _MAX_CHUNKS: Final = 8
 _MAX_REASON: Final = 200
+#: How long one answer of the settings stands in for them (seconds).
+_SETTINGS_TTL: Final = 1.0
 #: The gateway does not serve when a reply is due: the console never shows it.
 _NOT_SERVED: Final = datetime.fromtimestamp(0, UTC)
 
@@ -189,10 +192,16 @@ class RemoteStore:
         self._name = name
         self._key_id = key_id  # the officer's encryption key: the only wraps served
         self._marks: tuple[tuple[str, ...], dict[str, int]] | None = None
+        self._settings: tuple[float, dict[str, str]] | None = None
 
     async def get_setting(self, key: str) -> str | None:
-        value = (await self.client.get(f"/v1/settings/{_seg(key)}")).get("value")
-        return value if isinstance(value, str) else None
+        # One request for all of them, reused for a moment: the console reads both change
+        # markers before every list, and the gateway checks every request itself anyway.
+        now = time.monotonic()
+        if self._settings is None or now - self._settings[0] > _SETTINGS_TTL:
+            answer = await self.client.get("/v1/settings")
+            self._settings = (now, {k: v for k, v in answer.items() if isinstance(v, str)})
+        return self._settings[1].get(key)
 
     async def list_roster(self, *, after: int = 0, limit: int = 1000) -> list[bytes]:
         query = [("after", str(after)), ("limit", str(min(limit, 1000)))]

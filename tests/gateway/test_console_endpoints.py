@@ -21,6 +21,11 @@ async def test_settings_only_the_ones_a_console_reads(world: World, gateway: Run
     assert answer.status == 200 and answer.body["value"] == world.org.public.raw.hex()
     refused = await gateway.client.call(alice, "GET", "/v1/settings/telegram.token")
     assert refused.status == 404 and refused.error == "no such setting here"
+    await world.store.set_setting("telegram.offset", "42")  # there, but not a console's
+    every = await gateway.client.call(alice, "GET", "/v1/settings")
+    assert every.status == 200
+    assert set(every.body) == {"org.public_key", "relay.key_version", "trust.changed"}
+    assert every.body["org.public_key"] == world.org.public.raw.hex()
 
 
 async def test_case_lookup_unknown_or_not_assigned(world: World, gateway: Running) -> None:
