@@ -38,6 +38,7 @@ from core.payload import IntakeAnswer, SourceMessage, encode_body
 from core.roster import Signer
 from core.rosterlog import read_roster
 from crypto import DEFAULT_ARGON2, Argon2Params, Direction, SigningKeyPair, seal
+from demo.gateway_process import GatewayProcess
 from handlers.cases import iter_cases, list_cases, require_assigned, search_cases
 from handlers.identity import HandlerIdentity, read_identity, write_identity
 from handlers.manage import assign
@@ -155,13 +156,16 @@ async def build(root: Path, cases: int, messages: int) -> tuple[Config, Path]:
     return config, root / "alice.key"
 
 
-async def bench_functions(config: Config, key: Path, runs: int, cases: int) -> None:
+async def bench_functions(config: Config, key: Path, runs: int, cases: int) -> dict[str, float]:
+    """The console on the store; returns the figures the gateway run is compared with."""
+    figures: dict[str, float] = {}
     started = time.perf_counter()
     workspace = await open_workspace(config)
     assert workspace.trust.roster is not None
+    figures["open"] = time.perf_counter() - started
     show(
         f"open: verify the signed roster ({workspace.trust.roster.head.seq:,} entries)",
-        time.perf_counter() - started,
+        figures["open"],
     )
     started = time.perf_counter()
     identity = await asyncio.to_thread(read_identity, key, ALICE)
@@ -170,7 +174,8 @@ async def bench_functions(config: Config, key: Path, runs: int, cases: int) -> N
     print(f"\nconsole functions ({cases:,} cases; median of {runs} runs)")
     show(f"unlock the key file (Argon2id t={DEFAULT_ARGON2.iterations}, 64 MiB)", unlock)
     first = await list_cases(session, limit=100)
-    show("case list: first page of 100", await timed(lambda: list_cases(session), runs))
+    figures["list"] = await timed(lambda: list_cases(session), runs)
+    show("case list: first page of 100", figures["list"])
     cursor, depth = first.next_cursor, 100
     while cursor is not None and depth < min(50_000, cases - 100):
         cursor = (await list_cases(session, before=cursor, with_assigned=False)).next_cursor
@@ -199,9 +204,8 @@ async def bench_functions(config: Config, key: Path, runs: int, cases: int) -> N
         await load_page(session, case.case_id, limit=50)
 
     print("\nopening a case of 10,000 messages")
-    show(
-        "first screen: access check + intake + newest 50 messages", await timed(first_screen, runs)
-    )
+    figures["screen"] = await timed(first_screen, runs)
+    show("first screen: access check + intake + newest 50 messages", figures["screen"])
     show(
         "whole thread decrypted (`console show`)",
         await timed(lambda: load_thread(session, BIG_CASE), 1),
@@ -213,6 +217,56 @@ async def bench_functions(config: Config, key: Path, runs: int, cases: int) -> N
         time.perf_counter() - started,
     )
     await workspace.close()
+    return figures
+
+
+async def bench_gateway(
+    config: Config, key: Path, runs: int, cases: int, local: dict[str, float]
+) -> None:
+    """The same console functions on an officer's machine: through a `writein gateway`
+    process on the same store (loopback HTTP, every request signed)."""
+    root = config.base_dir
+    gateway = GatewayProcess(root / "writein.toml", root / "gateway.log")
+    url = await gateway.start()
+    try:
+        remote = root / "officer.toml"
+        remote.write_text(
+            f'[paths]\ndata_dir = "officer-data"\n[trust]\norg_fingerprint = '
+            f'"{config.trust.org_fingerprint}"\n[console]\nurl = "{url}"\n'
+            f'key_file = "{key}"\n'
+        )
+        remote_config = load_config(remote)
+        identity = await asyncio.to_thread(read_identity, key, ALICE)
+        started = time.perf_counter()
+        workspace = await open_workspace(remote_config, identity)
+        opened = time.perf_counter() - started
+        session = start_session(workspace, identity)
+
+        async def first_screen() -> None:
+            case = await require_assigned(session, BIG_CASE)
+            await load_intake(session, case.case_id)
+            await load_page(session, case.case_id, limit=50)
+
+        figures = {
+            "open": opened,
+            "list": await timed(lambda: list_cases(session), runs),
+            "screen": await timed(first_screen, runs),
+        }
+        await workspace.close()
+    finally:
+        await gateway.stop()
+    print(f"\nthrough the gateway ({cases:,} cases; median of {runs} runs; goal: at most 2x)")
+    labels = {
+        "open": "open: fetch and verify the signed roster",
+        "list": "case list: first page of 100",
+        "screen": "first screen of the 10,000-message case",
+    }
+    for name, label in labels.items():
+        ratio = figures[name] / local[name] if local[name] else float("inf")
+        print(
+            f"  {label:<44} {local[name] * 1000:>9.1f} ms local"
+            f" {figures[name] * 1000:>9.1f} ms gateway  {ratio:>5.2f}x"
+        )
 
 
 async def bench_tui(config: Config, key: Path) -> None:
@@ -223,7 +277,9 @@ async def bench_tui(config: Config, key: Path) -> None:
     from handlers.tui.casescreen import CaseScreen, MessageView
 
     app = ConsoleApp(
-        open_workspace=lambda: open_workspace(config), key_file=key, lock_after_seconds=600
+        open_workspace=lambda me: open_workspace(config, me),
+        key_file=key,
+        lock_after_seconds=600,
     )
     print("\nTUI, headless (Textual run_test), 120x40")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -265,7 +321,8 @@ async def main() -> None:
     print(f"writein console benchmark — Python {platform.python_version()}, {platform.machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         config, key = await build(Path(tmp), args.cases, args.messages)
-        await bench_functions(config, key, args.runs, args.cases)
+        local = await bench_functions(config, key, args.runs, args.cases)
+        await bench_gateway(config, key, args.runs, args.cases, local)
         await bench_tui(config, key)
 
 
