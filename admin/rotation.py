@@ -52,7 +52,7 @@ from admin.roster import org_roster, sign
 from admin.setup import Layout, SetupError, check_data_dir, load_org_key, publish_relay_keys
 from core.config import Config
 from core.errors import WriteinError
-from core.settings import KEY_VERSION_SETTING
+from core.settings import KEY_VERSION_SETTING, QUIET_REPLIES_INDEX, QUIET_REPLY_SETTING
 from core.trust import load_trust
 from crypto import Argon2Params, CryptoError, Envelope, SigningKeyPair, rewrap
 from store import KeyPurpose, KeyStatus, SealedItem, SealedKind, Store, open_existing_store
@@ -448,7 +448,7 @@ class _Rotation:
         total = await self.store.count_outbox_backlog()
         self.tick(label or "replies", 0, total)
         if not total:
-            return 0
+            return await self._rewrap_quiet_replies(ring, label)
         signers = (
             await load_trust(self.store, self.config.trust.org_fingerprint)
         ).handler_signers()
@@ -488,6 +488,57 @@ class _Rotation:
             self.tick(label or "replies", min(seen, total), total)
         if label is None or moved:
             self.report.add("replies", moved, unreadable if label is None else 0)
+        return moved + await self._rewrap_quiet_replies(ring, label)
+
+    async def _rewrap_quiet_replies(self, ring: RelayKeyRing, label: str | None) -> int:
+        """Delivered quiet replies a source can still tap to read keep a relay wrap for
+        the old delivery key (ADR 0081): re-wrap it for the new one, or the tap would get
+        "can no longer be read" once the old key is destroyed."""
+        assert self.report is not None
+        raw = await self.store.get_setting(QUIET_REPLIES_INDEX)
+        try:
+            index = json.loads(raw) if raw else {}
+        except ValueError:
+            index = {}
+        if not isinstance(index, dict) or not index:
+            return 0
+        new_key = ring.current.delivery
+        old_keys = {k.delivery.public.key_id: k.delivery for k in ring.keys[1:]}
+        signers = (
+            await load_trust(self.store, self.config.trust.org_fingerprint)
+        ).handler_signers()
+        moved = unreadable = 0
+        for hex_id in index:
+            name = QUIET_REPLY_SETTING + str(hex_id)
+            kept = await self.store.get_setting(name)
+            try:
+                value = json.loads(kept or "")
+                wraps = {bytes.fromhex(k): bytes.fromhex(w) for k, w in value["wraps"].items()}
+                stored = await self.store.get_envelope(bytes.fromhex(str(hex_id)), wraps="none")
+            except (ValueError, KeyError, TypeError, AttributeError):
+                unreadable += 1
+                continue
+            if stored is None or new_key.public.key_id in wraps:
+                continue
+            old = next((old_keys[k] for k in wraps if k in old_keys), None)
+            if old is None:
+                unreadable += 1
+                continue
+            try:
+                fresh = rewrap(
+                    Envelope(stored.core, wraps),
+                    recipient=old,
+                    new_recipients=[new_key.public],
+                    trusted_signers=signers,
+                )
+            except CryptoError:
+                unreadable += 1
+                continue
+            value["wraps"] = {new_key.public.key_id.hex(): fresh.wraps[new_key.public.key_id].hex()}
+            await self.store.set_setting(name, json.dumps(value))
+            moved += 1
+        if label is None or moved:
+            self.report.add("quiet replies", moved, unreadable if label is None else 0)
         return moved
 
 

@@ -29,7 +29,15 @@ from admin.refs import (
     seal_dialogue,
     seal_message_ref,
 )
-from bot.delivery import Clock, utc_now
+from bot.delivery import (
+    READ_PREFIX,
+    Clock,
+    forget_quiet_replies_of,
+    forget_quiet_reply,
+    open_reply,
+    parse_read_button,
+    utc_now,
+)
 from bot.dialogue import DialogueState, Step, typed_language, typed_yes_no
 from bot.documents import Cleaned, clean_isolated
 from bot.incoming import ATTACHMENT_KINDS, Incoming, Kind
@@ -63,6 +71,7 @@ DOC_PREFIX = "doc:"
 DOC_SEND, DOC_ORIGINAL, DOC_CANCEL = "send", "original", "cancel"
 DOCS_PER_SOURCE = 3
 DOCS_HELD_BYTES = 200_000_000
+QUESTION_MESSAGES_KEPT = 10_000
 
 
 class SlidingWindow:
@@ -126,6 +135,9 @@ class Conversation:
         # Documents waiting for a choice, in memory only: a restart forgets them (the source
         # is asked to send again), and nothing unsealed ever reaches the disk.
         self.held_documents: dict[str, _HeldDocument] = {}
+        # The message of the intake question each source is answering (chat, message id),
+        # in memory only: a typed answer takes that message's Skip button away.
+        self.question_messages: dict[bytes, tuple[int, int]] = {}
 
     @property
     def _max_bytes(self) -> int:
@@ -196,8 +208,10 @@ class Conversation:
         chat = turn.incoming.chat_id
         turn.then(lambda: self._send_briefly(chat, html, case_id, lifetime))
 
-    async def _send_briefly(self, chat: int, text: str, case_id: str, lifetime: timedelta) -> None:
-        mid = await self.io.say(chat, text)
+    async def _send_briefly(
+        self, chat: int, text: str, case_id: str, lifetime: timedelta, *, quiet: bool = False
+    ) -> None:
+        mid = await self.io.say(chat, text, quiet=quiet)
         if mid is None:
             return
         ref = seal_message_ref(self.ring, case_id, chat, mid)
@@ -235,6 +249,11 @@ class Conversation:
             # Nothing is kept before consent, and the chat keeps nothing either: not even
             # the /start that shows this account talked to the bot.
             self._delete_incoming(turn)
+        if inc.kind is not Kind.BUTTON and not (
+            inc.kind is Kind.COMMAND and inc.command == "start"
+        ):
+            # Said, not done silently: the message they wrote is gone and was not kept.
+            self._say(turn, catalog("en"), "start.not_kept")
         self._ask_language(turn)
 
     def _ask_language(self, turn: Turn) -> None:
@@ -253,6 +272,18 @@ class Conversation:
             and inc.callback_data.startswith(DOC_PREFIX)
         ):
             await self._on_document_choice(turn, case)
+            return
+        if (
+            case is not None
+            and inc.kind is Kind.BUTTON
+            and inc.callback_data.startswith(READ_PREFIX)
+        ):
+            await self._on_read(turn, case)
+            return
+        if inc.kind is Kind.COMMAND and inc.command == "help" and state.step is not Step.RECOVER:
+            # Help, not "choose a button": the question asked stays open.
+            self._delete_incoming(turn)
+            self._say(turn, catalog(state.language), "help.body")
             return
         onboarding = case is None and state.step in (Step.LANGUAGE, Step.CONSENT)
         if onboarding and inc.kind is Kind.COMMAND and inc.command in ("start", "cancel"):
@@ -381,7 +412,16 @@ class Conversation:
         if q.optional:
             rows.append([(t.plain("intake.button.skip"), f"skip:{q.id}")])
         chat = turn.incoming.chat_id
-        turn.then(lambda: self.io.say(chat, html, rows or None))
+        lookup = turn.lookup_hash
+
+        async def ask() -> None:
+            mid = await self.io.say(chat, html, rows or None)
+            if mid is not None and rows:
+                if len(self.question_messages) >= QUESTION_MESSAGES_KEPT:
+                    del self.question_messages[next(iter(self.question_messages))]
+                self.question_messages[lookup] = (chat, mid)
+
+        turn.then(ask)
         self._save(turn, state)
 
     async def _on_intake(self, turn: Turn, state: DialogueState, case: Case | None) -> None:
@@ -392,15 +432,23 @@ class Conversation:
             return
         q = questions[state.question]
         t = catalog(state.language)
+        if inc.kind is Kind.TEXT and q.kind == "text" and len(inc.text.strip()) > q.max_chars:
+            # Refused with its limit, never cut: the source decides what to leave out.
+            self._delete_incoming(turn)
+            self._say(turn, t, "intake.too_long", limit=q.max_chars)
+            return
         answer = self._answer(q, inc)
         if answer is None:
             if inc.kind is not Kind.BUTTON:
                 self._delete_incoming(turn)
             self._say(turn, t, "intake.invalid_choice")
             return
+        asked = self.question_messages.pop(turn.lookup_hash, None)
         if inc.kind is Kind.BUTTON and inc.message_id is not None:
             chat, mid = inc.chat_id, inc.message_id
             turn.then(lambda: self.io.clear_buttons(chat, mid))
+        elif asked is not None:  # a typed answer: the question's Skip button goes too
+            turn.then(lambda: self.io.clear_buttons(*asked))
         body = SourceMessage(kind="intake", answers=(answer,), language=state.language)
         await self._seal_and_store(turn, case, body)  # also schedules the message's deletion
         await self._ask_question_or_finish(
@@ -419,7 +467,7 @@ class Conversation:
             label = _localised(choice.label, "en")
             return IntakeAnswer(question=q.id, choice=choice.id, answer=label)
         if inc.kind is Kind.TEXT and q.kind == "text" and inc.text.strip():
-            return IntakeAnswer(question=q.id, answer=inc.text.strip()[: q.max_chars])
+            return IntakeAnswer(question=q.id, answer=inc.text.strip())
         return None
 
     async def _finish_onboarding(self, turn: Turn, state: DialogueState) -> None:
@@ -491,6 +539,8 @@ class Conversation:
                 await self._on_forget(turn, state, case)
             elif data.startswith(DOC_PREFIX):
                 await self._on_document_choice(turn, case)
+            elif data.startswith(READ_PREFIX):
+                await self._on_read(turn, case)
             return
         await self._intake_content(turn, case, t)
 
@@ -807,6 +857,38 @@ class Conversation:
         await self._seal_and_store(turn, case, body, (row,))
         self._acknowledge(turn, case, t)
 
+    # -- quiet replies (docs/decisions/0081) ------------------------------------------------
+
+    async def _on_read(self, turn: Turn, case: Case) -> None:
+        """A tap on a quiet reply's notice: open the sealed reply again and show it, silent
+        and protected, for ``reply_read_seconds``; past its time, a short neutral answer."""
+        inc = turn.incoming
+        t = catalog(case.language)
+        parsed = parse_read_button(inc.callback_data)
+        now = self.clock()
+        reply = None
+        if parsed is not None and now < parsed[1]:
+            reply = await open_reply(
+                self.store, self.ring, await self.trust(), case.case_id, parsed[0]
+            )
+        chat, case_id = inc.chat_id, case.case_id
+        if reply is None:
+            if parsed is not None:
+                message_id = parsed[0]
+                turn.then(lambda: forget_quiet_reply(self.store, message_id))
+            if inc.message_id is not None:
+                mid = inc.message_id
+                turn.then(lambda: self.io.delete(chat, mid))
+            html = t.gettext("reply.gone")
+            turn.then(lambda: self._send_briefly(chat, html, case_id, ACK_LIFETIME, quiet=True))
+            return
+        assert parsed is not None
+        shown_for = timedelta(seconds=self.relay.reply_read_seconds)
+        lifetime = min(shown_for, parsed[1] - now)
+        html = t.gettext("reply.body", text=reply.text)
+        del reply  # the words live on only in this message's closure until it is sent
+        turn.then(lambda: self._send_briefly(chat, html, case_id, lifetime, quiet=True))
+
     # -- /forget and /recover ----------------------------------------------------------------
 
     async def _on_forget(self, turn: Turn, state: DialogueState, case: Case | None) -> None:
@@ -830,6 +912,7 @@ class Conversation:
             await tx.set_case_lookup_hash(case_id, None)
             await tx.set_case_chat_ref(case_id, None)
             await tx.forget_chat_links(case_id, now=now)
+            await forget_quiet_replies_of(tx, case_id)
             await tx.set_case_flag(case_id, CaseFlag.FORGOTTEN, True)
             await tx.append_audit("relay", "source-forgot", case_id=case_id)
 

@@ -5,15 +5,25 @@ the handler. The worker verifies the signature against the handlers the organisa
 certified, decrypts, sends with protect_content and no trace of who wrote it, records the
 sent message (sealed) and forgets the plaintext. Telegram's limits: 1 message per second
 per chat, about 30 per second overall.
+
+Quiet replies (docs/decisions/0081, the default): what is sent is a silent notice with
+the deployment's neutral text and a "Read" button, never the reply's words. The outbox
+item's relay wrap is kept beside the stored reply, as a pending quiet reply (a store
+setting, never in the thread: the relay still opens nothing the thread keeps), so that a
+tap opens the sealed reply again (:func:`open_reply`) instead of the relay keeping its
+text anywhere; it is forgotten once the reply can no longer be read
+(:func:`forget_quiet_reply`, and the sweep in :meth:`Delivery.delete_due`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
+from telegram import InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
@@ -21,17 +31,31 @@ from admin.keyring import RelayKeyRing
 from admin.refs import open_chat_ref, open_message_ref, seal_message_ref
 from bot.pace import Pace
 from bot.supervise import Backoff
-from bot.telegram_io import TelegramIO, maybe_applied, retry_after_seconds
+from bot.telegram_io import TelegramIO, keyboard, maybe_applied, retry_after_seconds
+from core.config import RelayConfig
+from core.escape import escape_html
 from core.i18n import catalog
 from core.payload import BodyError, Reply, decode_body
+from core.settings import QUIET_REPLIES_INDEX, QUIET_REPLY_SETTING
 from core.trust import Trust
 from crypto import CryptoError, Direction, Envelope, Header, open_envelope
-from store import CaseFlag, OutboxItem, Store, StoreUnavailableError
+from store import CaseFlag, OutboxItem, Store, StoreOperations, StoreUnavailableError
 from store import Direction as StoreDirection
 
 log = logging.getLogger("writein.delivery")
 
-__all__ = ["Clock", "Delivery", "Pace", "backoff", "utc_now"]
+__all__ = [
+    "QUIET_SETTING",
+    "READ_PREFIX",
+    "Clock",
+    "Delivery",
+    "Pace",
+    "backoff",
+    "forget_quiet_reply",
+    "open_reply",
+    "parse_read_button",
+    "utc_now",
+]
 
 LEASE = timedelta(seconds=60)
 # Deletions are claimed in small batches on a short lease: after a crash, what the dead
@@ -42,6 +66,12 @@ DELETION_CONCURRENCY = 16
 MAX_ATTEMPTS = 12
 # Up to about 15 s, well inside the claim's lease.
 RECORD_SENT = Backoff(first=0.5, cap=8.0, give_up_after=6)
+# A quiet reply's button: read:<message id, hex>:<readable until, Unix seconds>.
+READ_PREFIX = "read:"
+# A quiet reply's relay wraps until it can no longer be read, and the index of them all.
+QUIET_SETTING = QUIET_REPLY_SETTING
+QUIET_INDEX = QUIET_REPLIES_INDEX
+QUIET_SWEEP_SECONDS = 60.0
 
 
 def backoff(attempts: int) -> timedelta:
@@ -75,7 +105,9 @@ class Delivery:
         clock: Clock = utc_now,
         backoff: Callable[[int], timedelta] = backoff,
         pace: Pace | None = None,
+        replies: RelayConfig | None = None,
     ) -> None:
+        self.replies = replies or RelayConfig()
         self.store = store
         self.ring = ring
         self.trust = trust
@@ -85,6 +117,7 @@ class Delivery:
         self._deleting: dict[int, asyncio.Task[None]] = {}
         self._deleted: list[int] = []
         self._deletion_gate = asyncio.Semaphore(DELETION_CONCURRENCY)
+        self._swept_at: datetime | None = None
         if pace is not None:
             io.pace = pace
 
@@ -95,7 +128,7 @@ class Delivery:
             return False
         assert item.claim_token is not None
         try:
-            reply, chat_id, language = await self._open(item)
+            reply, chat_id, language, message_id = await self._open(item)
         except (CryptoError, BodyError, ValueError):
             # Altered in the store, not from a certified handler, or for another case.
             log.warning("outbox item %d refused: envelope did not verify", item.outbox_id)
@@ -113,12 +146,57 @@ class Delivery:
                 "relay", "alarm", case_id=item.case_id, detail=f"reply refused: {refused.why}"
             )
             return True
-        text = catalog(language).gettext("reply.body", text=reply.text)
+        now = self.clock()
+        destruct = (
+            now + timedelta(seconds=reply.self_destruct_seconds)
+            if reply.self_destruct_seconds
+            else None
+        )
+        quiet = self.replies.quiet_replies
+        readable_until: datetime | None = None
+        if quiet:
+            # Only a neutral notice goes out: the words wait for a tap (ADR 0081).
+            readable_until = now + timedelta(hours=self.replies.reply_readable_hours)
+            if destruct is not None:
+                readable_until = min(readable_until, destruct)
+            notice = self.replies.reply_notice
+            text = escape_html(notice.get(language) or notice["en"])  # type: ignore[call-overload]
+            label = catalog(language).plain("reply.button.read")
+            markup = keyboard([[(label, read_button(message_id, readable_until))]])
+            # Kept before the notice goes out: a source may tap before the send is recorded.
+            if item.envelope is not None:
+                wraps = Envelope.from_bytes(item.envelope).wraps
+                async with self.store.transaction() as tx:
+                    await _keep_quiet_reply(tx, item.case_id, message_id, wraps, readable_until)
+        else:
+            text = catalog(language).gettext("reply.body", text=reply.text)
+            markup = None
+        # A kept wrap whose notice never went out opens nothing (no button names it), and
+        # the sweep forgets it at its time.
+        return await self._send(item, chat_id, text, markup, quiet, destruct, readable_until)
+
+    async def _send(
+        self,
+        item: OutboxItem,
+        chat_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+        quiet: bool,
+        destruct: datetime | None,
+        readable_until: datetime | None,
+    ) -> bool:
+        """Send the reply (or its notice) and record it; True (the item was dealt with)."""
+        assert item.claim_token is not None
         self.io.stats.calls += 1
         try:
             async with self.io.pace.slot(chat_id):
                 message = await self.io.bot.send_message(
-                    chat_id, text, parse_mode=ParseMode.HTML, protect_content=True
+                    chat_id,
+                    text,
+                    parse_mode=ParseMode.HTML,
+                    protect_content=True,
+                    reply_markup=markup,
+                    disable_notification=quiet or None,
                 )
         except RetryAfter as exc:
             await self._retry(item, retry_after_seconds(exc.retry_after), "http_429")
@@ -146,16 +224,11 @@ class Delivery:
                 await self._retry(item, seconds, "network")
             return True
         ref = seal_message_ref(self.ring, item.case_id, chat_id, message.message_id)
-        destruct = (
-            self.clock() + timedelta(seconds=reply.self_destruct_seconds)
-            if reply.self_destruct_seconds
-            else None
-        )
         # The reply is in the chat now: recording that must outlast a store hiccup, or the
         # item would be sent again once its lease ran out.
         for attempt in range(1, RECORD_SENT.give_up_after + 1):
             try:
-                await self._record_sent(item, ref, destruct)
+                await self._record_sent(item, ref, destruct, readable_until)
             except StoreUnavailableError as exc:
                 if attempt == RECORD_SENT.give_up_after:
                     raise
@@ -169,14 +242,21 @@ class Delivery:
                 break
         return True
 
-    async def _record_sent(self, item: OutboxItem, ref: bytes, destruct: datetime | None) -> None:
+    async def _record_sent(
+        self,
+        item: OutboxItem,
+        ref: bytes,
+        destruct: datetime | None,
+        readable_until: datetime | None = None,
+    ) -> None:
         assert item.claim_token is not None
         async with self.store.transaction() as tx:
             await tx.mark_outbox_sent(
                 item.outbox_id, item.claim_token, sent_ref=ref, self_destruct_at=destruct
             )
-            if destruct is not None:
-                await tx.add_scheduled_deletion(item.case_id, ref, due_at=destruct)
+            leaves = readable_until or destruct  # a quiet notice leaves when it can't be read
+            if leaves is not None:
+                await tx.add_scheduled_deletion(item.case_id, ref, due_at=leaves)
             case = await tx.get_case(item.case_id)
             if case is not None and CaseFlag.UNREACHABLE in case.flags:
                 await tx.set_case_flag(item.case_id, CaseFlag.UNREACHABLE, False)
@@ -192,34 +272,18 @@ class Delivery:
             item.outbox_id, item.claim_token, not_before=when, error=error
         )
 
-    async def _open(self, item: OutboxItem) -> tuple[Reply, int, str]:
+    async def _open(self, item: OutboxItem) -> tuple[Reply, int, str, bytes]:
         if item.envelope is None:
             raise ValueError("no envelope")
         trust = await self.trust()
         envelope = Envelope.from_bytes(item.envelope)
-        opened = None
-        for candidate in self.ring.keys:  # replies sealed just before a rotation still open
-            try:
-                opened = open_envelope(
-                    envelope,
-                    recipient=candidate.delivery,
-                    trusted_signers=trust.handler_signers(),
-                    expect_case_id=item.case_id,
-                    expect_direction=Direction.OUT,
-                )
-                break
-            except CryptoError:
-                continue
-        if opened is None:
-            raise ValueError("no relay key opens it")
-        body = decode_body(opened.plaintext)
-        if not isinstance(body, Reply):
-            raise BodyError("not a reply")
-        await self._check_rights(item, envelope, opened.header, trust)
+        body, header = _open_reply(self.ring, trust, envelope, item.case_id)
+        await self._check_rights(item, envelope, header, trust)
         case = await self.store.get_case(item.case_id)
         if case is None or case.sealed_chat_ref is None:
             raise _NoChat
-        return body, open_chat_ref(self.ring, item.case_id, case.sealed_chat_ref), case.language
+        chat_id = open_chat_ref(self.ring, item.case_id, case.sealed_chat_ref)
+        return body, chat_id, case.language, header.message_id
 
     async def _check_rights(
         self, item: OutboxItem, envelope: Envelope, header: Header, trust: Trust
@@ -253,6 +317,7 @@ class Delivery:
         deletions it recorded as done.
         """
         recorded = await self._record_deleted()
+        await self._sweep_quiet_replies()
         room = DELETION_BATCH - len(self._deleting)
         if room > 0:
             rows = await self.store.claim_due_deletions(
@@ -267,6 +332,21 @@ class Delivery:
         if wait and self._deleting:
             await asyncio.wait(list(self._deleting.values()))
         return recorded + await self._record_deleted()
+
+    async def _sweep_quiet_replies(self) -> None:
+        """Forget the relay wraps of quiet replies that can no longer be read (once a
+        minute): a notice nobody tapped must not leave its reply openable."""
+        now = self.clock()
+        if (
+            self._swept_at is not None
+            and (now - self._swept_at).total_seconds() < QUIET_SWEEP_SECONDS
+        ):
+            return
+        self._swept_at = now
+        index = _index(await self.store.get_setting(QUIET_INDEX))
+        due = [bytes.fromhex(h) for h, until in index.items() if until <= now.timestamp()]
+        for message_id in due:
+            await forget_quiet_reply(self.store, message_id)
 
     @property
     def deleting(self) -> int:
@@ -318,6 +398,127 @@ class Delivery:
                 log.error("a deletion ended with %s", type(result).__name__)
         self._deleting.clear()
         self._deleted.clear()
+
+
+def read_button(message_id: bytes, readable_until: datetime) -> str:
+    """A quiet reply's callback data (at most 64 bytes: 5 + 32 + 1 + 10)."""
+    return f"{READ_PREFIX}{message_id.hex()}:{int(readable_until.timestamp())}"
+
+
+def parse_read_button(data: str) -> tuple[bytes, datetime] | None:
+    """(message id, readable until) from a read button's data; None if malformed."""
+    body = data.removeprefix(READ_PREFIX)
+    hex_id, _, until = body.partition(":")
+    try:
+        return bytes.fromhex(hex_id), datetime.fromtimestamp(int(until), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _open_reply(
+    ring: RelayKeyRing, trust: Trust, envelope: Envelope, case_id: str
+) -> tuple[Reply, Header]:
+    """Verify (a certified handler signed it, for this case, outgoing) and decrypt a reply
+    with whichever relay key opens it (replies sealed before a rotation still open)."""
+    opened = None
+    for candidate in ring.keys:
+        try:
+            opened = open_envelope(
+                envelope,
+                recipient=candidate.delivery,
+                trusted_signers=trust.handler_signers(),
+                expect_case_id=case_id,
+                expect_direction=Direction.OUT,
+            )
+            break
+        except CryptoError:
+            continue
+    if opened is None:
+        raise ValueError("no relay key opens it")
+    body = decode_body(opened.plaintext)
+    if not isinstance(body, Reply):
+        raise BodyError("not a reply")
+    return body, opened.header
+
+
+async def open_reply(
+    store: Store, ring: RelayKeyRing, trust: Trust, case_id: str, message_id: bytes
+) -> Reply | None:
+    """Open a delivered quiet reply again for a tap: its stored ``out`` envelope in this
+    case, with the relay wrap kept for it. None when it cannot be read any more (expired
+    and forgotten, purged, cancelled, the relay key retired, or not this case's)."""
+    raw = await store.get_setting(QUIET_SETTING + message_id.hex())
+    stored = await store.get_envelope(message_id, wraps="none")
+    if raw is None or stored is None:
+        return None
+    try:
+        pending = json.loads(raw)
+        wraps = {bytes.fromhex(k): bytes.fromhex(v) for k, v in pending["wraps"].items()}
+        if pending["case"] != case_id or stored.case_id != case_id:
+            return None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if stored.direction is not StoreDirection.OUT:
+        return None
+    try:
+        body, header = _open_reply(ring, trust, Envelope(stored.core, wraps), case_id)
+    except (CryptoError, BodyError, ValueError):
+        return None
+    if header.message_id != message_id:
+        return None
+    return body
+
+
+async def _keep_quiet_reply(
+    tx: StoreOperations,
+    case_id: str,
+    message_id: bytes,
+    wraps: Mapping[bytes, bytes],
+    until: datetime,
+) -> None:
+    value = {"case": case_id, "wraps": {k.hex(): w.hex() for k, w in wraps.items()}}
+    await tx.set_setting(QUIET_SETTING + message_id.hex(), json.dumps(value))
+    index = _index(await tx.get_setting(QUIET_INDEX))
+    index[message_id.hex()] = int(until.timestamp())
+    await tx.set_setting(QUIET_INDEX, json.dumps(index))
+
+
+async def forget_quiet_reply(store: Store, message_id: bytes) -> None:
+    """Forget the relay wrap kept for one quiet reply: the relay cannot open it again."""
+    async with store.transaction() as tx:
+        await tx.delete_setting(QUIET_SETTING + message_id.hex())
+        index = _index(await tx.get_setting(QUIET_INDEX))
+        if index.pop(message_id.hex(), None) is not None:
+            await tx.set_setting(QUIET_INDEX, json.dumps(index))
+
+
+async def forget_quiet_replies_of(tx: StoreOperations, case_id: str) -> int:
+    """/forget: the relay forgets the wraps kept for every quiet reply of the case, so
+    none of them opens again, tapped or not (ADR 0082). Returns how many."""
+    index = _index(await tx.get_setting(QUIET_INDEX))
+    forgotten = []
+    for hex_id in index:
+        raw = await tx.get_setting(QUIET_SETTING + hex_id)
+        try:
+            mine = raw is None or json.loads(raw).get("case") == case_id
+        except (ValueError, AttributeError):
+            mine = True  # unreadable: nothing worth keeping
+        if mine:
+            await tx.delete_setting(QUIET_SETTING + hex_id)
+            forgotten.append(hex_id)
+    if forgotten:
+        for hex_id in forgotten:
+            index.pop(hex_id)
+        await tx.set_setting(QUIET_INDEX, json.dumps(index))
+    return len(forgotten)
+
+
+def _index(raw: str | None) -> dict[str, int]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def _whole_second_at_or_after(when: datetime) -> datetime:

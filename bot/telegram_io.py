@@ -134,8 +134,11 @@ class TelegramIO:
             log.info("%s failed (%s); retry in %.1f s", what, type(error).__name__, wait)
             await self._sleep(wait)
 
-    async def send(self, chat_id: int, html: str, buttons: Buttons | None = None) -> int:
-        """Send a protected message within the pace; returns its id or raises."""
+    async def send(
+        self, chat_id: int, html: str, buttons: Buttons | None = None, *, quiet: bool = False
+    ) -> int:
+        """Send a protected message within the pace; returns its id or raises. ``quiet``:
+        without a sound or a banner (disable_notification)."""
 
         async def request() -> int:
             async with self.pace.slot(chat_id):
@@ -145,15 +148,18 @@ class TelegramIO:
                     parse_mode=ParseMode.HTML,
                     protect_content=True,
                     reply_markup=keyboard(buttons),
+                    disable_notification=quiet or None,
                 )
             return message.message_id
 
         return await self.call("sendMessage", request, sends=True)
 
-    async def say(self, chat_id: int, html: str, buttons: Buttons | None = None) -> int | None:
+    async def say(
+        self, chat_id: int, html: str, buttons: Buttons | None = None, *, quiet: bool = False
+    ) -> int | None:
         """Send a message with protect_content; returns its id, or None if it never went."""
         try:
-            return await self.send(chat_id, html, buttons)
+            return await self.send(chat_id, html, buttons, quiet=quiet)
         except TelegramError as exc:
             log.warning("could not send a message: %s", type(exc).__name__)
             return None

@@ -7,6 +7,7 @@ passphrases) never live in the TOML itself: it only names where they come from.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shlex
 import stat
@@ -14,8 +15,17 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from core.errors import EXIT_USAGE, WriteinError
 
@@ -76,6 +86,13 @@ class TrustConfig(_Section):
     org_fingerprint: str = ""
 
 
+DEFAULT_REPLY_NOTICE: Mapping[Language, str] = {
+    "en": "New message",
+    "ru": "Новое сообщение",
+    "uk": "Нове повідомлення",
+}
+
+
 class RelayConfig(_Section):
     languages: Annotated[tuple[Language, ...], Field(min_length=1)] = ("en", "ru", "uk")
     delete_ingested: StrictBool = True
@@ -90,10 +107,29 @@ class RelayConfig(_Section):
     recover_attempts_per_hour: Annotated[int, Field(ge=1, le=100)] = 5
     # All accounts together: each guess costs an Argon2id derivation (64 MiB, ~0.2 s).
     recover_attempts_global_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 200
+    # A new inbox key every this many seconds; an update's key is erased at most two
+    # epochs after it was processed (ADR 0083: forward-secret intake, W = 2 × this).
+    inbox_key_seconds: Annotated[int, Field(ge=1, le=300)] = 20
     ack: Literal["reaction", "message"] = "reaction"
+    # Quiet replies (ADR 0081): a reply arrives as a silent message with this neutral text
+    # and a button; its words are shown only when the source taps, for reply_read_seconds.
+    quiet_replies: StrictBool = True
+    reply_notice: dict[Language, Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=lambda: dict(DEFAULT_REPLY_NOTICE)
+    )
+    reply_read_seconds: Annotated[int, Field(ge=10, le=24 * 3600)] = 300
+    # Until then the reply can be read (the notice is deleted then): under Telegram's 48 h,
+    # after which a bot can no longer delete its own messages.
+    reply_readable_hours: Annotated[int, Field(ge=1, le=47)] = 24
     # A file (mode 0600) holding the passphrase of the relay's key ring; else the
     # WRITEIN_RELAY_PASSPHRASE environment variable (e.g. from a systemd credential).
     key_passphrase_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _notice_in_english(self) -> RelayConfig:
+        if "en" not in self.reply_notice:
+            raise ValueError("relay.reply_notice needs at least an English text (en)")
+        return self
 
 
 Prompt = dict[Language, Annotated[str, Field(min_length=1, max_length=1000)]]
@@ -146,6 +182,38 @@ class IntakeConfig(_Section):
 class ConsoleConfig(_Section):
     key_file: Path | None = None
     lock_after_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 10
+    # A console gateway (ADR 0079) instead of the local store; None: the store on this box.
+    url: str | None = None
+    # Ring the terminal bell (no content, only the bell) when a source writes (ADR 0084).
+    bell: StrictBool = False
+
+    @field_validator("url")
+    @classmethod
+    def _gateway_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be an https:// URL (http:// only on this machine)")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError("takes no user, password, query or fragment")
+        # Plain http only where no network sees it; a proxy or onion service adds TLS.
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            raise ValueError("plain http:// is for loopback only (127.0.0.1, ::1, localhost)")
+        try:
+            parts.port  # noqa: B018 (an out-of-range port raises here)
+        except ValueError:
+            raise ValueError("has an invalid port") from None
+        return value.rstrip("/")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class RetentionConfig(_Section):

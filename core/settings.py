@@ -14,6 +14,10 @@ OFFSET_SETTING: Final = "telegram.offset"
 KEY_VERSION_SETTING: Final = "relay.key_version"
 #: Changes (to a random value) whenever a handler is enrolled, renewed or revoked.
 TRUST_CHANGED_SETTING: Final = "trust.changed"
+#: A delivered quiet reply's relay wrap, kept until it can no longer be read (ADR 0081),
+#: one setting per reply (this prefix ‖ message id in hex), and the index of them all.
+QUIET_REPLY_SETTING: Final = "quiet-reply."
+QUIET_REPLIES_INDEX: Final = "quiet-replies"
 #: Environment variables that carry passphrases for unattended runs.
 ENV_RELAY_PASSPHRASE: Final = "WRITEIN_RELAY_PASSPHRASE"  # noqa: S105 (a variable name)
 ENV_ADMIN_PASSPHRASE: Final = "WRITEIN_ADMIN_PASSPHRASE"  # noqa: S105 (a variable name)

@@ -22,12 +22,16 @@ import argparse
 import asyncio
 import importlib
 import json
+import os
 import re
 import secrets
 import shlex
+import shutil
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,7 @@ from core.i18n import catalog
 from core.settings import KEY_VERSION_SETTING
 from core.subcommands import fail
 from crypto import Envelope, InvalidEnvelope, open_envelope
+from demo.gateway_process import GatewayProcess, OfficerMachine, machine_config
 from demo.photo import make_photo, read_exif
 from demo.relay_process import RelayProcess
 from demo.scan import Needle, ScanReport, count_in, integer_needle, scan, self_check
@@ -56,13 +61,14 @@ from handlers import (
     start_session,
     unlock_key,
 )
+from handlers.manage import assign
 from handlers.thread import DIRECTIONS, open_item, open_items
 from telesim import ChatMessage, SimUser, TelegramSimulator
 
 __all__ = ["DemoFailure", "demo_command", "run_demo"]
 
 WAIT = 20.0  # seconds the relay may take to answer one step
-STEPS = 11
+STEPS = 12
 RU, EN = catalog("ru"), catalog("en")
 HEADERS = ("What the source sees (Russian)", "English (same message)")
 
@@ -81,6 +87,11 @@ REPLY = (
 LATER = (
     "Есть ещё два таких акта, пришлю завтра.",
     "There are two more such certificates; I'll send them tomorrow.",
+)
+BOB_REPLY = (
+    "Это Борис, я тоже веду ваше дело. Акты можно не фотографировать: достаточно номеров.",
+    "This is Boris, I work on your case too. No need to photograph the certificates: the "
+    "numbers are enough.",
 )
 PHOTO_NAME = "IMG_2041.jpg"
 
@@ -102,6 +113,10 @@ def _text_is(text: str) -> Callable[[ChatMessage], bool]:
     return lambda m: m.text == text
 
 
+def _has_read_button(message: ChatMessage) -> bool:
+    return any((b.callback_data or "").startswith("read:") for row in message.buttons for b in row)
+
+
 def _buttons(message: ChatMessage) -> str:
     return "  ".join(f"[{b.text}]" for row in message.buttons for b in row)
 
@@ -116,6 +131,7 @@ class Demo:
         self.sim: TelegramSimulator | None = None
         self.site: Site | None = None
         self.relay: RelayProcess | None = None
+        self.gateway: GatewayProcess | None = None
         self.user: SimUser | None = None
         self.workspace: Workspace | None = None
         self.session: Session | None = None
@@ -142,6 +158,15 @@ class Demo:
             raise DemoFailure(f"the relay did not answer within {WAIT:.0f} s: {what}") from None
         self.seen = max(self.seen, message.message_id)
         return message
+
+    async def _read_reply(self, what: str, text: str) -> ChatMessage:
+        """A quiet reply (ADR 0081): its silent notice, a tap on Read, then the words."""
+        _, _, user = self._ready()
+        notice = await self._bot_says(f"{what} (its notice)", _has_read_button)
+        check(notice.silent, "a reply's notice should arrive without a notification")
+        data = next(b.callback_data for row in notice.buttons for b in row if b.callback_data)
+        await user.press_button(notice.message_id, data)
+        return await self._bot_says(what, _text_is(text))
 
     def _between(self, low: int, high: int) -> list[ChatMessage]:
         _, _, user = self._ready()
@@ -492,11 +517,12 @@ class Demo:
     async def see_reply(self) -> None:
         self.show.step(
             "The source sees the reply",
-            "The relay opens the outbox envelope, sends it with protect_content, records the "
-            "sent message's id (sealed) and forgets the text. No name reaches the source.",
+            "The relay opens the outbox envelope and sends a silent, neutral notice; on a tap "
+            "it opens the sealed reply again and shows it with protect_content for a few "
+            "minutes. It keeps no text. No name reaches the source.",
         )
         text = RU.plain("reply.body", text=REPLY[0])
-        message = await self._bot_says("the reply", _text_is(text))
+        message = await self._read_reply("the reply", text)
         self.show.columns(
             message.text or "", EN.plain("reply.body", text=REPLY[1]), headers=HEADERS
         )
@@ -717,8 +743,8 @@ class Demo:
             "1 sealed under the new keys"
         )
         sent = await send_reply(self.session, self.case_id, "👍")
-        message = await self._bot_says(
-            "the reply after rotation", _text_is(RU.plain("reply.body", text="👍"))
+        message = await self._read_reply(
+            "the reply after rotation", RU.plain("reply.body", text="👍")
         )
         check(message.protect_content, "replies after rotation are protected too")
         self.show.check(
@@ -726,7 +752,72 @@ class Demo:
             f"(reply {sent.message_id.hex()[:12]}…)"
         )
 
-    # -- 11. shut down --------------------------------------------------------------------------
+    # -- 11. an officer's own machine ------------------------------------------------------------
+
+    async def officer_machine(self) -> None:
+        site = self.site
+        assert site is not None and self.session is not None
+        self.show.step(
+            "A case officer on their own machine, through the gateway",
+            "bob works from his own computer: a folder with his key file and a configuration "
+            "that names only the gateway's URL and the organisation's fingerprint. `writein "
+            "gateway` serves the store to requests signed with a certified key; it holds no "
+            "key itself. alice adds bob to the case (a roster statement she signs); bob's "
+            "console, a process of its own, verifies the roster, decrypts on his machine and "
+            "replies.",
+        )
+        bob = site.officers["bob"]
+        machine = OfficerMachine(site.root / "bob-machine", "bob")
+        await asyncio.to_thread(_make_machine, machine, bob)
+        self.gateway = GatewayProcess(site.config_file, site.root / "gateway.log")
+        try:
+            url = await self.gateway.start()
+        except (RuntimeError, TimeoutError) as exc:
+            raise DemoFailure(f"the gateway did not start: {exc}") from None
+        text = machine_config(url=url, fingerprint=site.org_fingerprint, name="bob")
+        await asyncio.to_thread(_write_private, machine.config_file, text)
+        self.show.kv("gateway", f"{url} (pid {self.gateway.pid})")
+        self.show.kv("bob's machine", f"{machine.root}: {', '.join(machine.files())}")
+
+        done = await assign(self.session, self.case_id, "bob")
+        self.show.check(
+            f"alice adds bob: a roster entry she signs; {done.rewrapped} messages re-wrapped "
+            "for bob's key"
+        )
+        shown = await machine.console("show", self.case_id, "--json")
+        check(shown.returncode == 0, f"bob's console should open the case: {shown.stderr}")
+        data = json.loads(shown.stdout)
+        texts = [m.get("text") for m in data["messages"]]
+        check(MESSAGE[0] in texts, "bob's console should decrypt the source's message")
+        check("bob" in data["assigned"], "the roster bob's console verified assigns him")
+        self.show.columns(
+            f"{MESSAGE[0][:60]}…", f"{MESSAGE[1][:60]}…", headers=("bob's console shows", "English")
+        )
+        self.show.check(
+            f"bob's console decrypted {len(texts)} messages on his machine, through the gateway"
+        )
+        sent = await machine.console("reply", self.case_id, "--text", BOB_REPLY[0])
+        check(sent.returncode == 0, f"bob's reply should be queued: {sent.stderr}")
+        message = await self._read_reply("bob's reply", RU.plain("reply.body", text=BOB_REPLY[0]))
+        check("bob" not in (message.text or "").lower(), "no officer's name reaches the source")
+        self.show.columns(
+            message.text or "", EN.plain("reply.body", text=BOB_REPLY[1]), headers=HEADERS
+        )
+        self.show.line()
+        self.show.check("bob's reply, sealed on his machine, reached the source")
+
+        relay_secrets = {"writein.db", "relay.key", "org.key", "bot-token", "relay-passphrase"}
+        found = [f for f in machine.files() if Path(f).name in relay_secrets]
+        check(not found, f"bob's machine should hold no relay secret and no store: {found}")
+        self.show.check(f"bob's machine holds {', '.join(machine.files())}: no store, no relay key")
+        refused = await asyncio.to_thread(_unsigned_request, url + "/v1/cases")
+        check(refused == 401, f"an unsigned request should be refused (got {refused})")
+        lines = [line for line in self.gateway.log_lines() if "refused 401" in line]
+        check(bool(lines), "the gateway should log the refusal")
+        self.show.untrusted("  gateway log: ", lines[-1].split(" ", 2)[-1])
+        self.show.check("an unsigned request is refused (401) and logged, without secrets")
+
+    # -- 12. shut down --------------------------------------------------------------------------
 
     async def stop(self) -> None:
         site, relay = self.site, self.relay
@@ -737,6 +828,10 @@ class Demo:
             "nothing running, the files are scanned once more.",
         )
         await self.close_console()
+        if self.gateway is not None:
+            gateway_code = await self.gateway.stop()
+            check(gateway_code == 0, f"the gateway should exit 0 on SIGTERM ({gateway_code})")
+            self.show.check("gateway stopped, exit code 0")
         code = await relay.stop()
         check(code == 0, f"the relay should exit 0 on SIGTERM (it exited {code})")
         check(not relay.running(), "the relay process should be gone")
@@ -756,6 +851,8 @@ class Demo:
 
     async def teardown(self) -> None:
         await self.close_console()
+        if self.gateway is not None and self.gateway.running():
+            await self.gateway.stop()
         if self.relay is not None and self.relay.running():
             await self.relay.stop()
 
@@ -828,6 +925,29 @@ def _first_line(message: ChatMessage) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
+def _make_machine(machine: OfficerMachine, officer: Officer) -> None:
+    """bob's computer: his key file moves there (it never was the relay's), with a
+    passphrase file for the scripted console and a data folder for its roster head."""
+    machine.root.mkdir(mode=0o700)
+    (machine.root / "data").mkdir(mode=0o700)
+    shutil.move(officer.key_file, machine.key_file)
+    _write_private(machine.passphrase_file, officer.passphrase)
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _unsigned_request(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30):  # noqa: S310 (the demo's own loopback URL)
+            return 200
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
 def _rotation() -> Callable[..., Any] | None:
     """admin.rotation.rotate_relay_keys, once it exists (it is being written alongside)."""
     try:
@@ -860,6 +980,7 @@ async def run_demo(root: Path, show: Show | None = None) -> int:
                 await demo.history()
                 await demo.scan_store()
                 await demo.rotate()
+                await demo.officer_machine()
                 await demo.stop()
             finally:
                 await demo.teardown()

@@ -175,6 +175,7 @@ def message_view(world: World, message: MessageRecord) -> ChatMessage:
         bot_reactions=tuple(_emoji(r) for r in message.bot_reactions),
         user_reactions=tuple(_emoji(r) for r in message.user_reactions),
         raw=raw,
+        silent=message.silent,
     )
 
 

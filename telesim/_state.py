@@ -54,6 +54,8 @@ class MessageRecord:
     content: dict[str, Any]  # the Bot API fields of the content (text, photo, caption, ...)
     reply_markup: dict[str, Any] | None = None
     protect_content: bool = False
+    # sendMessage's disable_notification: the message arrived without a sound or a banner.
+    silent: bool = False
     reply_to: int | None = None
     edit_date: int | None = None
     bot_reactions: list[dict[str, Any]] = field(default_factory=list)
@@ -237,6 +239,7 @@ class World:
         reply_markup: dict[str, Any] | None = None,
         protect_content: bool = False,
         reply_to: int | None = None,
+        silent: bool = False,
     ) -> MessageRecord:
         """Append a message to ``chat`` with the chat's next message id."""
         message = MessageRecord(
@@ -249,6 +252,7 @@ class World:
             content=content,
             reply_markup=reply_markup,
             protect_content=protect_content,
+            silent=silent,
             reply_to=reply_to,
         )
         chat.messages[message.message_id] = message

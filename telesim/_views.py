@@ -44,6 +44,13 @@ class ChatMessage:
     bot_reactions: tuple[str, ...]
     user_reactions: tuple[str, ...]
     raw: Mapping[str, Any]  # the Bot API Message object
+    # Sent with disable_notification (sendMessage): no sound, no banner on a locked screen.
+    silent: bool = False
+
+    @property
+    def notified(self) -> bool:
+        """Whether the user's phone announced this message (a bot's message, not silent)."""
+        return self.from_bot and not self.silent
 
     @property
     def content(self) -> str | None:

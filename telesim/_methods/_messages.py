@@ -23,7 +23,7 @@ _SEND = ("chat_id", "protect_content", "reply_parameters", "reply_markup")
 @group.method(
     "sendMessage",
     returns="Message",
-    honours=(*_SEND, "text", "parse_mode", "entities"),
+    honours=(*_SEND, "text", "parse_mode", "entities", "disable_notification"),
 )
 async def send_message(world: World, p: Params) -> Any:
     chat = world.chat_to_send(p.chat_id())
@@ -38,6 +38,7 @@ async def send_message(world: World, p: Params) -> Any:
         reply_markup=markup,
         protect_content=p.flag("protect_content"),
         reply_to=replied,
+        silent=p.flag("disable_notification"),
     )
     return message_json(world, message)
 

@@ -31,6 +31,10 @@ from handlers.thread import load_thread
 
 from .support import ADMIN_PASS, onboard, write_config
 
+# Rotation is checked on loud replies, whose text the source sees at once; a quiet reply
+# across a rotation: test_rotation.py::test_a_quiet_reply_stays_readable_across_a_rotation.
+pytestmark = pytest.mark.relay_config(quiet_replies=False)
+
 WEAK = Argon2Params.insecure_for_tests()
 PASS = b"purple tractor whispers 1984"
 

@@ -15,6 +15,10 @@ from store import KeyPurpose, KeyStatus, SealedKind
 
 from .support import ADMIN_PASS, RELAY_PASS, onboard, texts_of
 
+# Rotation is checked on loud replies, whose text the source sees at once; a quiet reply
+# across a rotation: test_rotation.py::test_a_quiet_reply_stays_readable_across_a_rotation.
+pytestmark = pytest.mark.relay_config(quiet_replies=False)
+
 
 async def rotate(env, **options):
     options.setdefault("wait_for_relay", 0)
@@ -125,3 +129,20 @@ async def test_a_ring_file_of_another_version_stops_the_rotation(env):
     await env.store.set_setting(ROTATION_SETTING, '{"from":5,"to":6,"step":"stage"}')
     with pytest.raises(RotationError, match="expected v5"):
         await rotate(env)
+
+
+@pytest.mark.relay_config(quiet_replies=True)
+async def test_a_quiet_reply_stays_readable_across_a_rotation(env, sim):
+    """A reply delivered quietly before a rotation keeps a relay wrap for a tap (ADR 0081):
+    the rotation re-wraps it for the new delivery key before the old one is destroyed."""
+    from tests.support.chat import read_latest_reply
+
+    user, case = await onboard(env, sim)
+    await env.reply(case.case_id, env.handlers[0], "read me after the rotation")
+    await env.pump()
+    report = await rotate(env)
+    assert report.moved["quiet replies"] == 1
+    assert RelayKeyRing.load(Layout(env.config.data_dir).relay_key, RELAY_PASS).versions == (2,)
+    reload_relay(env)
+    shown = await read_latest_reply(user, env.pump)
+    assert "read me after the rotation" in (shown.text or "")

@@ -12,6 +12,7 @@ from handlers.compose import send_reply
 from handlers.identity import HandlerIdentity
 from handlers.session import open_workspace, start_session
 from handlers.thread import delivery_states, load_thread
+from tests.support.chat import read_latest_reply
 from tests.support.world import retire_relay_key, roster_change
 
 from .test_relay_onboarding import onboard
@@ -38,7 +39,7 @@ async def test_officer_reads_and_the_reply_reaches_the_source(world):
 
     await send_reply(session, case.case_id, "Дякуємо. Не пишіть з робочого телефону.")
     await env.pump()
-    shown = user.last_bot_message()
+    shown = await read_latest_reply(user, env.pump)  # a quiet reply: a tap shows it
     assert shown.protect_content
     assert "Дякуємо. Не пишіть з робочого телефону." in (shown.text or "")
     assert "alice" not in (shown.text or "")

@@ -16,6 +16,7 @@ from pathlib import Path
 from admin.keyring import RelayKeyRing
 from admin.refs import open_chat_ref, open_dialogue, open_message_ref
 from bot.inbox_keys import InboxKeys
+from core.settings import QUIET_REPLIES_INDEX
 from store import OutboxStatus, sqlite_path
 from tests.support.relay_env import Onboarded, RelayEnv
 
@@ -76,6 +77,8 @@ async def test_forget_leaves_no_link_any_relay_key_opens(env, sim, source):
     await source.user.send_text("before forgetting")
     await env.reply(case_id, alice, "a reply that was delivered")
     await env.pump()
+    # A quiet reply keeps a relay wrap while it can be tapped (ADR 0081).
+    assert await env.store.get_setting(QUIET_REPLIES_INDEX) not in (None, "{}")
     assert links_to_the_chat(env, source), "the scan must see the links a live case has"
     await source.user.send_text("/forget")
     await env.pump()
@@ -87,6 +90,8 @@ async def test_forget_leaves_no_link_any_relay_key_opens(env, sim, source):
     await env.pump()
 
     assert links_to_the_chat(env, source) == []
+    # Nor can the relay open the replies it delivered: their kept wraps are gone.
+    assert await env.store.get_setting(QUIET_REPLIES_INDEX) == "{}"
     item = await env.store.get_outbox(queued.outbox_id)
     assert item is not None and (item.status, item.last_error) == (OutboxStatus.FAILED, "forgotten")
     assert await env.store.count_scheduled_deletions(case_id=case_id) == 0

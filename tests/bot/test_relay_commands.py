@@ -6,7 +6,7 @@ import pytest
 
 from bot.phrase import new_phrase
 from store import CaseFlag, OutboxStatus
-from tests.support.chat import said
+from tests.support.chat import notices, read_latest_reply, said
 from tests.support.relay_env import Onboarded, RelayEnv, onboard
 
 
@@ -83,7 +83,9 @@ async def test_language_switches_for_everything_after(env, sim, source):
     assert await command(env, source, "/help") == said("ru", "help.body")
     await env.reply(case.case_id, env.handlers[0], "привет")
     await env.pump()
-    assert source.user.last_bot_message().text == said("ru", "reply.body", text="привет")
+    assert source.user.last_bot_message().text == env.config.relay.reply_notice["ru"]
+    shown = await read_latest_reply(source.user, env.pump)
+    assert shown.text == said("ru", "reply.body", text="привет")
 
 
 async def test_language_can_be_typed(env, sim, source):
@@ -132,7 +134,7 @@ async def test_forget_unlinks_the_account_and_cleans_the_chat(env, sim, source):
     await source.user.send_text("before forgetting")
     await env.reply(case_id, alice, "a reply that must not stay")
     await env.pump()
-    assert said("en", "reply.body", text="a reply that must not stay") in texts(source)
+    (notice,) = notices(source.user)  # a quiet reply: its notice is what was delivered
 
     await forget(env, source, "forget:yes")
 
@@ -141,7 +143,7 @@ async def test_forget_unlinks_the_account_and_cleans_the_chat(env, sim, source):
     assert CaseFlag.FORGOTTEN in case.flags
     assert await env.case_of(source.user) is None
     shown = texts(source)
-    assert said("en", "reply.body", text="a reply that must not stay") not in shown
+    assert notice.message_id not in [m.message_id for m in source.user.visible_messages()]
     assert shown[-1] == said("en", "forget.done")
     # Handlers still read everything the source sent.
     thread = await env.source_messages(case_id, alice)
@@ -210,8 +212,9 @@ async def test_recover_from_a_new_account(env, sim, source):
     assert await env.case_of(source.user) is None  # the old account is no longer linked
     await env.reply(case_id, env.handlers[0], "welcome back")
     await env.pump()
-    assert phone.last_bot_message().text == said("en", "reply.body", text="welcome back")
-    assert said("en", "reply.body", text="welcome back") not in texts(source)
+    shown = await read_latest_reply(phone, env.pump)
+    assert shown.text == said("en", "reply.body", text="welcome back")
+    assert not notices(source.user)
     await phone.send_text("from the new phone")
     await env.pump()
     thread = await env.source_messages(case_id, env.handlers[0])

@@ -14,6 +14,12 @@ from store import CaseFlag, OutboxStatus
 from tests.support.chat import said
 from tests.support.relay_env import Onboarded, RelayEnv, fast_backoff, no_pace, onboard, sim_clock
 
+# The delivery pipeline, checked on loud replies (quiet_replies = false), whose text tells
+# each one apart. Quiet replies go out through the same send, with a neutral text and a
+# button: tests/bot/test_quiet_replies.py. A test's own relay_config mark replaces this one,
+# so those marks repeat quiet_replies=False.
+pytestmark = pytest.mark.relay_config(quiet_replies=False)
+
 
 def replies(source: Onboarded) -> list[str]:
     """The replies the source can see, as shown."""
@@ -42,7 +48,7 @@ async def test_reply_is_protected_prefixed_and_anonymous(env, sim, source):
     assert item.status is OutboxStatus.SENT and item.envelope is None  # wiped once sent
 
 
-@pytest.mark.relay_config(pace=no_pace())
+@pytest.mark.relay_config(pace=no_pace(), quiet_replies=False)
 @pytest.mark.parametrize("timedelta_env", ["true", None], ids=["timedelta", "int"])
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_429_waits_retry_after_then_delivers_once(
@@ -70,7 +76,7 @@ async def test_429_waits_retry_after_then_delivers_once(
     assert item.status is OutboxStatus.SENT
 
 
-@pytest.mark.relay_config(backoff=fast_backoff, pace=no_pace())
+@pytest.mark.relay_config(backoff=fast_backoff, pace=no_pace(), quiet_replies=False)
 @pytest.mark.parametrize(
     "fault", [{"error": 500}, {"error": 502}, {"drop": True}], ids=["500", "502", "dropped"]
 )
@@ -98,7 +104,7 @@ def test_default_backoff_grows():
     assert waits[-1] == timedelta(seconds=300)
 
 
-@pytest.mark.relay_config(pace=no_pace())
+@pytest.mark.relay_config(pace=no_pace(), quiet_replies=False)
 async def test_blocked_bot_marks_case_unreachable(env, sim, source):
     await source.user.block()
     await env.reply(source.case.case_id, env.handlers[0], "are you there?")
@@ -167,7 +173,7 @@ async def test_reply_moved_to_another_case_is_refused(env, sim, source):
     assert replies(other) == []
 
 
-@pytest.mark.relay_config(pace=Pace())
+@pytest.mark.relay_config(pace=Pace(), quiet_replies=False)
 async def test_replies_to_one_chat_keep_telegrams_pace(env, sim, source):
     alice = env.handlers[0]
     texts = [f"reply {i}" for i in range(5)]

@@ -81,6 +81,7 @@ async def test_a_revocation_takes_effect_at_once(env):
     assert "bob" not in (await env.relay.trust()).handlers  # no waiting for the refresh
 
 
+@pytest.mark.relay_config(quiet_replies=False)  # the reply's text tells when it was sent
 async def test_a_clean_stop_records_a_reply_already_sent(env, source):
     import asyncio
 

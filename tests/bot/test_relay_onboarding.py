@@ -9,7 +9,7 @@ from core.i18n import catalog
 from core.payload import SourceMessage
 from store import Case
 from telesim import ChatMessage, SimUser, TelegramSimulator
-from tests.support.chat import plain
+from tests.support.chat import plain, read_latest_reply
 from tests.support.relay_env import RelayEnv
 from tests.support.relay_env import onboard as onboard_source
 
@@ -100,7 +100,7 @@ async def test_text_intake_reply_and_history(env, sim):
     assert thread[-1].text == "Документы в сейфе"
     await env.reply(case.case_id, alice, "Спасибо, <b>мы</b> получили")
     await env.pump()
-    reply = user.last_bot_message()
+    reply = await read_latest_reply(user, env.pump)  # a quiet reply: shown on a tap
     assert reply.protect_content
     assert "Спасибо, <b>мы</b> получили" in reply.text  # escaped, shown as typed
     assert "alice" not in reply.text.lower()

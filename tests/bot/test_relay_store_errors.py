@@ -67,7 +67,9 @@ class World:
 async def world(tmp_path) -> AsyncIterator[World]:
     async with (
         TelegramSimulator(seed=SEED) as sim,
-        running_env(tmp_path, sim, rate_limit_messages=100) as base,
+        # Loud replies: each reply's text tells its copies apart (quiet ones: ADR 0081,
+        # tests/bot/test_quiet_replies.py; the send, its retries and records are the same).
+        running_env(tmp_path, sim, rate_limit_messages=100, quiet_replies=False) as base,
     ):
         console_store = await open_store(base.config.store_url)
         try:

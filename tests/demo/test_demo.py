@@ -27,6 +27,7 @@ TITLES = [
     "The source's chat keeps no history",
     "The store holds no plaintext and no identity",
     "An admin rotates the relay's keys, online",
+    "A case officer on their own machine, through the gateway",
     "Stop the relay and look again",
 ]
 
@@ -68,6 +69,12 @@ def test_the_demo_tells_the_whole_story(tmp_path, capsys):
     assert "one bit flipped, or presented as another case's" in flat
     assert "✓ protect_content: the source cannot forward or save it" in flat
     assert "still in their chat 0" in flat
+    # The separated deployment: bob's own machine, through a real gateway process.
+    assert "✓ bob's console decrypted" in flat and "through the gateway" in flat
+    assert "✓ bob's reply, sealed on his machine, reached the source" in flat
+    assert "no store, no relay key" in flat
+    assert "✓ an unsigned request is refused (401) and logged, without secrets" in flat
+    assert "✓ gateway stopped, exit code 0" in flat
     assert re.search(r"✓ 0 hits in \d+ files", flat)
     assert "✓ nothing alice decrypted names the source" in flat
     assert re.search(r"the relay's own key ring \(every key it holds\) opens 0 of \d+", flat)

@@ -33,6 +33,8 @@ class Onboarding:
     phrase_message: ChatMessage | None = None
     pressed: list[int] = field(default_factory=list)  # the messages answered, in order
     ready: bool = False
+    # What the source had to do, /start included: each tap of a button or typed answer.
+    actions: int = 0
 
 
 async def walk(
@@ -70,6 +72,7 @@ async def walk(
         return message
 
     sent = await user.send_text("/start")
+    progress.actions += 1
     last = sent.message_id
     steps: list[Answer] = [
         (f"lang:{language}", None),
@@ -92,6 +95,7 @@ async def walk(
         else:
             progress.step = f"typing the answer instead of {data!r}"
             await user.send_text(typed)
+        progress.actions += 1
         progress.pressed.append(message.message_id)
         last = message.message_id
     progress.step = "waiting for case.ready"
