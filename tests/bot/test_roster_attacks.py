@@ -12,22 +12,28 @@ from __future__ import annotations
 import logging
 import secrets
 import sqlite3
+from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
 
 from admin.enrolment import revoke_handler
 from admin.roster import roster_report
 from admin.setup import Layout
 from bot.relay import MAX_ATTEMPTS_PER_UPDATE
+from core.config import Config
 from core.payload import Reply, encode_body
 from core.roster import HeadMemory, RosterError
 from crypto import Direction, Envelope, seal
-from handlers._errors import NotAssignedError, NotCertifiedError
+from gateway.app import build_app
+from gateway.auth import GATEWAY, TrustKeeper
+from handlers._errors import NotAssignedError, NotCertifiedError, StoreUnreachableError
 from handlers.cases import list_cases, require_assigned
 from handlers.compose import send_reply
 from handlers.identity import HandlerIdentity
 from handlers.session import Session, open_workspace, start_session
-from store import sqlite_path
+from store import open_existing_store, sqlite_path
 from tests.support.relay_env import RelayEnv
 from tests.support.world import retire_relay_key
 
@@ -44,14 +50,38 @@ def sql(env: RelayEnv, statement: str, *params: object) -> None:
         db.close()
 
 
-async def session_of(env: RelayEnv, name: str) -> Session:
+async def session_of(env: RelayEnv, name: str, config: Config | None = None) -> Session:
     keys = next(h for h in env.handlers if h.name == name)
-    workspace = await open_workspace(env.config)
+    identity = HandlerIdentity(name, keys.enc, keys.sign)
+    workspace = await open_workspace(config or env.config, identity)
     try:
-        return start_session(workspace, HandlerIdentity(name, keys.enc, keys.sign))
+        return start_session(workspace, identity)
     except BaseException:
         await workspace.close()
         raise
+
+
+async def serve_gateway(env: RelayEnv, tmp: Path, cleanup: list[Any]) -> Config:
+    """A gateway on the relay's store, and a console configuration that reaches it."""
+    db = await open_existing_store(env.config.store_url)
+    cleanup.append(db.close)
+    keeper = TrustKeeper(db, env.config.trust.org_fingerprint, HeadMemory(tmp / "gateway.head"))
+    app = build_app(db, keeper)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    cleanup.append(runner.cleanup)
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    origin = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    app[GATEWAY].origin = origin
+    officer = tmp / "officer"
+    officer.mkdir()
+    console = env.config.console.model_copy(update={"url": origin})
+    return env.config.model_copy(
+        update={
+            "console": console,
+            "paths": env.config.paths.model_copy(update={"data_dir": officer}),
+        }
+    )
 
 
 def key_of(env: RelayEnv, name: str) -> bytes:
@@ -66,17 +96,23 @@ async def status(env: RelayEnv) -> dict[str, object]:
     )
 
 
-@pytest.fixture
-async def sessions(env: RelayEnv):
+@pytest.fixture(params=["local", "gateway"])
+async def sessions(env: RelayEnv, tmp_path: Path, request: pytest.FixtureRequest):
+    """Consoles as officers use them: on the store, or on their own machine through a
+    gateway (the attacks must fail on both paths to the store)."""
     opened: list[Session] = []
+    cleanup: list[Any] = []
+    config = None if request.param == "local" else await serve_gateway(env, tmp_path, cleanup)
 
     async def open_as(name: str) -> Session:
-        opened.append(await session_of(env, name))
+        opened.append(await session_of(env, name, config))
         return opened[-1]
 
     yield open_as
     for s in opened:
         await s.workspace.close()
+    for close in reversed(cleanup):
+        await close()
 
 
 async def test_an_assignment_inserted_into_the_store_gives_no_right(env, sim, sessions, caplog):
@@ -116,9 +152,7 @@ async def test_an_intake_flag_set_in_the_store_puts_nobody_on_new_cases(env, sim
     assert "officer bob is on intake in the store only" in await env.relay.check_rows()
 
 
-async def test_a_reply_queued_straight_into_the_outbox_never_reaches_the_source(
-    env, sim, sessions, caplog
-):
+async def test_a_reply_queued_straight_into_the_outbox_never_reaches_the_source(env, sim, caplog):
     user, case = await onboard(env, sim, "en")
     await env.pump()
     before = len(user.bot_messages())
@@ -220,6 +254,8 @@ async def test_a_truncated_roster_is_an_alarm_not_fewer_rights(env, sim, session
     report = await status(env)
     assert report["error"] and "truncated or rolled back" in str(report["error"])
     assert any("truncated" in a["detail"] for a in report["alarms"])
-    # The console that verified the longer log notices too.
-    with pytest.raises(NotCertifiedError, match="truncated or rolled back"):
+    # The console that verified the longer log notices too (over a gateway, the gateway,
+    # which verified it as well, refuses to serve it first).
+    with pytest.raises((NotCertifiedError, StoreUnreachableError)) as refused:
         await sessions("alice")
+    assert "truncated or rolled back" in str(refused.value) or "roster" in str(refused.value)
