@@ -9,7 +9,6 @@ The install is real (pip, the pinned constraints, a wheel built from this tree),
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import pytest
 
 from tests.handlers.conftest import CASE_A, CASE_B, World
 
-from .test_gateway_process import READY, READY_TIMEOUT, ROOT, _console, _env, _officer_config
+from .test_gateway_process import ROOT, _console, _officer_config, gateway_process
 
 INSTALL_TIMEOUT = 900
 
@@ -84,28 +83,9 @@ def test_the_console_install_has_no_telegram_and_no_pillow(console_env: Path) ->
 async def test_console_cases_from_the_console_install_through_a_gateway(
     console_env: Path, cases: World
 ) -> None:
-    log = cases.root / "gateway.log"
-    with log.open("wb") as err:
-        gateway = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "writein", "gateway",
-            "--config", str(cases.config_path), "--port", "0",
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=err,
-            env=_env(),
-            cwd=ROOT,
-        )  # fmt: skip
-    try:
-        assert gateway.stdout is not None
-        line = await asyncio.wait_for(gateway.stdout.readline(), READY_TIMEOUT)
-        ready = READY.fullmatch(line.decode().strip())
-        assert ready, f"{line!r}; log: {log.read_text(errors='replace')[-2000:]}"
-        config = _officer_config(cases, ready[1])
+    async with gateway_process(cases) as (_, url):
+        config = _officer_config(cases, url)
         writein = (str(console_env / "bin" / "writein"),)
         code, out, err_text = await _console(config, "cases", command=writein)
         assert (code, err_text) == (0, ""), err_text
         assert [row.split()[0] for row in out.splitlines()[1:-1]] == [CASE_B, CASE_A]
-    finally:
-        if gateway.returncode is None:
-            gateway.terminate()
-            await gateway.wait()

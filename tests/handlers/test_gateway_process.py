@@ -8,6 +8,8 @@ import os
 import re
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tests.handlers.conftest import CASE_A, CASE_B, World, passphrase_of
@@ -58,30 +60,35 @@ def _officer_config(world: World, url: str) -> Path:
     return path
 
 
-async def test_console_cases_through_a_gateway_process(cases: World) -> None:
-    log = cases.root / "gateway.log"
+@asynccontextmanager
+async def gateway_process(world: World) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """`writein gateway` on the world's store, once it says it listens: (process, URL)."""
+    log = world.root / "gateway.log"
     with log.open("wb") as err:
         gateway = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "writein",
-            "gateway",
-            "--config",
-            str(cases.config_path),
-            "--port",
-            "0",
+            sys.executable, "-m", "writein", "gateway",
+            "--config", str(world.config_path), "--port", "0",
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=err,
             env=_env(),
             cwd=ROOT,
-        )
+        )  # fmt: skip
     try:
         assert gateway.stdout is not None
         line = await asyncio.wait_for(gateway.stdout.readline(), READY_TIMEOUT)
         ready = READY.fullmatch(line.decode().strip())
         assert ready, f"{line!r}; log: {log.read_text(errors='replace')[-2000:]}"
-        config = _officer_config(cases, ready[1])
+        yield gateway, ready[1]
+    finally:
+        if gateway.returncode is None:
+            gateway.kill()
+            await gateway.wait()
+
+
+async def test_console_cases_through_a_gateway_process(cases: World) -> None:
+    async with gateway_process(cases) as (gateway, url):
+        config = _officer_config(cases, url)
         code, out, err_text = await _console(config, "cases")
         assert (code, err_text) == (0, ""), err_text
         rows = [row.split()[0] for row in out.splitlines()[1:-1]]
@@ -94,9 +101,5 @@ async def test_console_cases_through_a_gateway_process(cases: World) -> None:
         # A gateway that is down: one line and the store's exit code, no traceback.
         code, out, err_text = await _console(config, "cases")
         assert (code, out) == (5, "")
-        assert err_text.startswith(f"writein: the gateway at {ready[1]} is unreachable: ")
+        assert err_text.startswith(f"writein: the gateway at {url} is unreachable: ")
         assert err_text.count("\n") == 1
-    finally:
-        if gateway.returncode is None:
-            gateway.kill()
-            await gateway.wait()
