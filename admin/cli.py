@@ -450,6 +450,41 @@ async def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _readers(args: argparse.Namespace) -> int:
+    """Who read a case, and on which UTC days (the audit log keeps the day only)."""
+    config = _config(args)
+    async with await _store(config) as store:
+        if await store.get_case(args.case_id) is None and not await store.list_audit(
+            case_id=args.case_id, limit=1
+        ):
+            raise AdminError(f"no case {_safe(args.case_id)} in this store or its audit log")
+        reads: list[AuditEntry] = []
+        after: int | None = None
+        while True:
+            page = await store.list_audit(
+                case_id=args.case_id, action="read", after_seq=after, limit=1000
+            )
+            reads += page
+            if len(page) < 1000:
+                break
+            after = page[-1].seq
+    seen: dict[tuple[str, str], None] = {}
+    for e in reads:
+        who = e.actor.removeprefix("handler ")
+        seen.setdefault((e.at.isoformat(), who), None)
+    rows = [{"day": day, "officer": who} for day, who in seen]
+    if args.json:
+        print(json.dumps({"case_id": args.case_id, "reads": rows}, ensure_ascii=True, indent=2))
+        return 0
+    if not rows:
+        _say(f"Nobody has opened case {_safe(args.case_id)} in a console (since reads are kept).")
+        return 0
+    _say(f"Case {_safe(args.case_id)} was opened by (UTC day, case officer):")
+    for row in rows:
+        _say(f"  {row['day']}  {_safe(row['officer'])}")
+    return 0
+
+
 async def _verify_audit(store: Store, args: argparse.Namespace) -> int:
     result = await store.verify_audit_chain()
     if not result.ok:
@@ -713,6 +748,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--case", metavar="CASE_ID", help="only entries about this case")
     p.add_argument("--limit", type=_positive, default=1000, metavar="N")
     p.add_argument("--tail", action="store_true", help="the last N entries, not the first")
+    p.add_argument("--json", action="store_true", help="JSON output")
+
+    p = command("readers", "who opened a case in a console, and on which days", _readers)
+    p.add_argument("case_id", metavar="CASE")
     p.add_argument("--json", action="store_true", help="JSON output")
 
     p = command("status", "key versions and ages, handlers, cases, queues", _status)

@@ -324,7 +324,14 @@ class Conversation:
             chat, mid = inc.chat_id, inc.message_id
             turn.then(lambda: self.io.clear_buttons(chat, mid))
         if case is not None:  # /language from an active source
-            turn.write(lambda tx: tx.set_case_language(case.case_id, lang))
+            case_id = case.case_id
+
+            async def change(tx: StoreOperations) -> None:
+                await tx.set_case_language(case_id, lang)
+                # Officers see it in the thread (ADR 0084); the language, not who asked.
+                await tx.append_audit("relay", "source-language", case_id=case_id, detail=lang)
+
+            turn.write(change)
             self._end(turn)
             self._say(turn, catalog(lang), "language.changed")
             return

@@ -26,6 +26,10 @@ bytes as standard base64, ids in paths as hex::
     POST /v1/cases/{case}/status                      close or reopen: changed, audited
     POST /v1/cases/{case}/cancel                      withdraw the officer's own queued reply
     POST /v1/cases/{case}/exports                     the audit entry of an exported attachment
+    GET  /v1/pulse?case=                              change markers for a live console (ADR 0084)
+    GET  /v1/awaiting?case=…                          which of their cases await a reply
+    GET  /v1/cases/{case}/events                      what the source did (officer-facing audit)
+    POST /v1/cases/{case}/opened                      the audit entry of the officer reading it
 """
 
 from __future__ import annotations
@@ -94,6 +98,11 @@ _OFFICER_KINDS: Final = frozenset({"assign", "leave"})
 #: The only settings a console reads: what it verifies the roster with, and when to re-read.
 _SETTINGS: Final = frozenset({ORG_PUBLIC_KEY_SETTING, KEY_VERSION_SETTING, TRUST_CHANGED_SETTING})
 _MAX_MARKS: Final = 1000
+#: Audit actions of a case meant for its officers (as handlers.port.EVENT_ACTIONS): what
+#: the source did. Who replied, read or exported stays in the admin's audit log.
+_EVENT_ACTIONS: Final = ("source-forgot", "source-recovered", "source-language")
+_SCAN: Final = 1000
+_MAX_AWAITING: Final = 200
 
 
 class Refusal(Exception):
@@ -577,6 +586,103 @@ async def post_export(request: web.Request) -> web.Response:
     return web.json_response({}, status=201)
 
 
+# -- a live console (ADR 0084) ---------------------------------------------------------------
+
+
+async def _events(ops: store.StoreOperations, case_id: str) -> list[store.AuditEntry]:
+    found: list[store.AuditEntry] = []
+    for action in _EVENT_ACTIONS:
+        after: int | None = None
+        while True:
+            page = await ops.list_audit(
+                case_id=case_id, action=action, after_seq=after, limit=_SCAN
+            )
+            found += page
+            if len(page) < _SCAN:
+                break
+            after = page[-1].seq
+    return sorted(found, key=lambda e: e.seq)
+
+
+async def _case_marker(ops: store.StoreOperations, case: Case) -> str:
+    outbox: list[str] = []
+    after: int | None = None
+    while True:
+        items = await ops.list_outbox(case.case_id, after_id=after, limit=_SCAN)
+        outbox += [f"{i.outbox_id}:{i.status.value}:{i.attempts}" for i in items]
+        if len(items) < _SCAN:
+            break
+        after = items[-1].outbox_id
+    events = await _events(ops, case.case_id)
+    flags = ",".join(sorted(f.value for f in case.flags))
+    last = events[-1].seq if events else 0
+    return f"{case.status.value}|{flags}|{case.activity_seq}|{';'.join(outbox)}|{last}"
+
+
+async def get_pulse(request: web.Request) -> web.Response:
+    """One small answer per tick of a live console: its newest activity, the roster's length
+    and, for the case it shows (assigned to it only), a marker of that case's state."""
+    gateway, officer = _gateway(request), request[OFFICER]
+    ops = gateway.store
+    newest = await ops.list_cases(handler=officer.name, limit=1)
+    roster = officer.trust.roster
+    verified = roster.head.seq if roster is not None else 0
+    if await ops.roster_length() > verified:
+        gateway.keeper.invalidate()  # an entry this gateway has not read: read it next time
+    # The roster as this gateway verified it: the console loads again once what it serves
+    # (the cases the roster assigns) has changed, not merely the store's rows.
+    answer: dict[str, Any] = {
+        "activity": newest[0].activity_seq if newest else 0,
+        "roster": verified,
+        "case": "",
+    }
+    case_id = request.query.get("case")
+    if case_id:
+        if officer.name not in officer.trust.assigned(case_id):
+            raise Refusal(403, "this case is not assigned to you")
+        case = await ops.get_case(case_id)
+        answer["case"] = "gone" if case is None else await _case_marker(ops, case)
+    return web.json_response(answer)
+
+
+async def get_awaiting(request: web.Request) -> web.Response:
+    officer = request[OFFICER]
+    ids = list(dict.fromkeys(request.query.getall("case", [])))
+    if len(ids) > _MAX_AWAITING:
+        raise Refusal(400, f"case: at most {_MAX_AWAITING} at once")
+    if any(officer.name not in officer.trust.assigned(c) for c in ids):
+        raise Refusal(403, "a case asked for is not assigned to you")
+    ops = _gateway(request).store
+    waiting = []
+    for case_id in ids:
+        newest = await ops.list_envelopes(case_id, newest_first=True, limit=5, wraps="none")
+        said = [e.direction for e in newest if e.direction is not store.Direction.NOTE]
+        if said and said[0] is store.Direction.IN:
+            waiting.append(case_id)
+    return web.json_response({"awaiting": waiting})
+
+
+async def get_events(request: web.Request) -> web.Response:
+    """What the source did in the case: only the officer-facing actions, never who read,
+    replied or exported (the admin's audit log keeps those)."""
+    _, case_id = _assigned(request)
+    ops = _gateway(request).store
+    await _case(ops, case_id)
+    events = [
+        {"seq": e.seq, "on": e.at.isoformat(), "action": e.action}
+        for e in await _events(ops, case_id)
+    ]
+    return web.json_response({"events": events})
+
+
+async def post_opened(request: web.Request) -> web.Response:
+    officer, case_id = _assigned(request)
+    ops = _gateway(request).store
+    await _case(ops, case_id)
+    await ops.append_audit(officer.actor, "read", case_id=case_id, detail="via gateway")
+    return web.json_response({}, status=201)
+
+
 # -- errors, and the application ---------------------------------------------------------------
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -631,4 +737,8 @@ def build_app(store: Store, keeper: TrustKeeper, *, origin: str = "") -> web.App
     app.router.add_post(case + "/status", post_status)
     app.router.add_post(case + "/cancel", post_cancel)
     app.router.add_post(case + "/exports", post_export)
+    app.router.add_get("/v1/pulse", get_pulse)
+    app.router.add_get("/v1/awaiting", get_awaiting)
+    app.router.add_get(case + "/events", get_events)
+    app.router.add_post(case + "/opened", post_opened)
     return app

@@ -96,7 +96,7 @@ def translating(*, key_file: object = None) -> Iterator[None]:
     except WrongPassphrase:
         raise WrongPassphraseError(wrong_passphrase_message(OFFICER, key_file)) from None
     except InvalidKeyFile:
-        raise KeyProblem(f"{key_file} is not a writein handler key file") from None
+        raise KeyProblem(f"{key_file} is not a writein case officer key file") from None
     except KeyFileError as exc:
         raise KeyProblem(_one_line(str(exc))) from None
     except PassphraseError as exc:

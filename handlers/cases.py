@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Final
 
 from core.caseid import parse_case_id
@@ -21,6 +21,7 @@ from .port import Reads
 from .session import Session
 
 __all__ = [
+    "ATTENTION_SCAN",
     "PAGE_SIZE",
     "CasePage",
     "CaseSummary",
@@ -28,11 +29,15 @@ __all__ = [
     "count_cases",
     "iter_cases",
     "list_cases",
+    "needs_attention",
+    "record_reading",
     "require_assigned",
     "search_cases",
 ]
 
 PAGE_SIZE: Final = 100
+#: How many of the most recently active closed cases are looked at for new messages.
+ATTENTION_SCAN: Final = 100
 _SCAN_PAGE: Final = 1000
 
 
@@ -232,3 +237,29 @@ async def search_cases(
             break
         cursor = cases[-1].activity_seq
     return await _summaries(session, found[:limit])
+
+
+async def needs_attention(
+    session: Session, *, limit: int = ATTENTION_SCAN
+) -> tuple[CaseSummary, ...]:
+    """Closed cases of the officer that received a message they have not read (ADR 0084).
+
+    A message moves its case to the top of "last activity", so the most recently active
+    closed cases are where such a case is: the first ``limit`` of them are looked at.
+    """
+    cases = await session.reader.list_cases(
+        status=CaseStatus.CLOSED, handler=session.name, limit=limit
+    )
+    return tuple(item for item in await _summaries(session, cases) if item.unread)
+
+
+async def record_reading(session: Session, case_id: str) -> None:
+    """The audit entry of the officer opening the case, before anything of it is decrypted:
+    once a UTC day per case and console (the audit log keeps the day only, ADR 0084).
+    If it cannot be written, the case is not opened (the error goes to the caller)."""
+    today = datetime.now(UTC).date()
+    logged = session.workspace.read_logged
+    if (case_id, today) in logged:
+        return
+    await session.workspace.port.opened(session, case_id)
+    logged.add((case_id, today))

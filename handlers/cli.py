@@ -36,6 +36,7 @@ from .cases import (
     count_cases,
     iter_cases,
     list_cases,
+    record_reading,
     require_assigned,
     search_cases,
 )
@@ -211,6 +212,7 @@ def _item_lines(item: ThreadItem) -> list[str]:
 
 async def _show(session: Session, args: argparse.Namespace) -> int:
     case = await require_assigned(session, args.case_id)
+    await record_reading(session, case.case_id)
     if args.last is not None:
         items = list((await load_page(session, case.case_id, limit=args.last)).items)
     else:
@@ -308,7 +310,9 @@ def _keygen(args: argparse.Namespace) -> int:
         raise UsageError(f"{out} exists; keygen never overwrites a key file")
     passphrase = _passphrase(args, f"New passphrase for {out}: ", confirm=True)
     result = keygen(args.name, out, passphrase)
-    _say(f"Handler key for {result.name} written to {out}. Keep it and its passphrase private.")
+    _say(
+        f"Case officer key for {result.name} written to {out}. Keep it and its passphrase private."
+    )
     _say("Public bundle (give it to your admin to certify):")
     _say(result.bundle_b64)
     _say(f"Fingerprint (read it to the admin by phone or in person): {result.fingerprint}")
@@ -403,7 +407,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add ``console`` and ``handler`` to the `writein` command's subcommands."""
     console = subparsers.add_parser(
         "console",
-        help="the handler console: read cases, reply, assign (TUI without a subcommand)",
+        help="the case officer's console: read cases, reply, assign (TUI without a subcommand)",
         description="The case officer's console. Without a subcommand: the interactive TUI.",
     )
     _common(console, suppress=False)
@@ -456,9 +460,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("attachment_id", metavar="ATTACHMENT_ID")
     p.add_argument("--out", metavar="DIR", required=True, help="folder to write into")
 
-    p = command("assign", "give another handler access to a case", _assign)
+    p = command("assign", "give another case officer access to a case", _assign)
     p.add_argument("case_id", metavar="CASE_ID")
-    p.add_argument("handler", metavar="HANDLER")
+    p.add_argument("handler", metavar="OFFICER")
     p.add_argument(
         "--hand-over", action="store_true", help="and leave the case (your access is removed)"
     )
@@ -476,7 +480,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="create your key file and print the public bundle to certify",
         description="Create your key file and print the public bundle for the admin.",
     )
-    p.add_argument("--name", required=True, help="your handler name, as the admin enrols it")
+    p.add_argument("--name", required=True, help="your case officer name, as the admin enrols it")
     p.add_argument("--out", required=True, metavar="FILE", help="the new key file")
     p.add_argument("--passphrase-file", metavar="FILE", default=None)
     p.set_defaults(func=_keygen)

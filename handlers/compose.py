@@ -39,6 +39,7 @@ from .session import Session
 __all__ = [
     "MAX_SELF_DESTRUCT_SECONDS",
     "SHORTEST_ID",
+    "TELEGRAM_LIMIT",
     "Cancelled",
     "Sent",
     "cancel_refusal",
@@ -50,6 +51,8 @@ __all__ = [
     "preview",
     "send_note",
     "send_reply",
+    "telegram_length",
+    "too_long",
 ]
 
 MAX_SELF_DESTRUCT_SECONDS: Final = 47 * 3600
@@ -57,6 +60,8 @@ _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION: Final = re.compile(r"(\d{1,6})\s*([smhd])")
 _MESSAGE_ID_SIZE: Final = 16
 SHORTEST_ID: Final = 8  # hex digits of a reply id that `console cancel` accepts
+#: The longest message Telegram sends, in UTF-16 code units of its text (entities parsed).
+TELEGRAM_LIMIT: Final = 4096
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,24 @@ def format_duration(seconds: int) -> str:
 def preview(language: str, text: str) -> str:
     """What the source will see, in their language (plain text, before any escaping)."""
     return catalog(language).plain("reply.body", text=text)
+
+
+def telegram_length(language: str, text: str) -> int:
+    """How Telegram counts the reply the relay will send: UTF-16 code units of the rendered
+    text (the ``reply.body`` wording around it, tags dropped, as the source sees it)."""
+    return len(preview(language, text).encode("utf-16-le")) // 2
+
+
+def too_long(language: str, text: str) -> str | None:
+    """Why Telegram would refuse this reply, or None: it is refused before it is queued."""
+    length = telegram_length(language, text)
+    if length <= TELEGRAM_LIMIT:
+        return None
+    return (
+        f"the reply is too long for Telegram: {length:,} of at most {TELEGRAM_LIMIT:,} units "
+        "as Telegram counts them (UTF-16: most emoji count 2), with the wording around it; "
+        f"shorten it by {length - TELEGRAM_LIMIT:,} or send it in parts"
+    )
 
 
 def _reply_body(text: str, self_destruct_seconds: int | None) -> Reply:
@@ -134,8 +157,12 @@ def _warning(flags: frozenset[CaseFlag]) -> str | None:
 async def send_reply(
     session: Session, case_id: str, text: str, *, self_destruct_seconds: int | None = None
 ) -> Sent:
-    """Seal, store and queue a reply to the source (see the module docstring)."""
+    """Seal, store and queue a reply to the source (see the module docstring); a reply
+    Telegram would refuse for its length is refused here, before it is queued."""
     body = encode_body(_reply_body(text, self_destruct_seconds))
+    case = await require_assigned(session, case_id)
+    if (why := too_long(case.language, text)) is not None:
+        raise UsageError(why)
     await session.workspace.refresh()
     relay_key = session.workspace.relay_delivery_key()
     message_id = secrets.token_bytes(_MESSAGE_ID_SIZE)

@@ -29,7 +29,35 @@ from .cases import require_assigned
 from .session import Session
 from .thread import open_items
 
-__all__ = ["Exported", "export_attachment", "export_ref", "find_attachment", "safe_filename"]
+__all__ = [
+    "EXPORT_FOLDER",
+    "Exported",
+    "export_attachment",
+    "export_folder",
+    "export_ref",
+    "find_attachment",
+    "safe_filename",
+    "what_it_reveals",
+]
+
+#: The console's default export folder, under the officer's data directory (mode 0700).
+EXPORT_FOLDER: Final = "exports"
+
+_KINDS: Final = (
+    ("image/", "an image", "camera, GPS position, time taken, editing software"),
+    ("video/", "a video", "device, GPS position, time recorded"),
+    ("audio/", "an audio file", "device, time recorded, a voice"),
+    ("application/pdf", "a PDF document", "author, organisation, software, dates, comments"),
+    (
+        "application/vnd.openxmlformats",
+        "an Office document",
+        "author, organisation, tracked changes, comments, printer and template paths",
+    ),
+    ("application/msword", "an Office document", "author, organisation, tracked changes"),
+    ("application/vnd.oasis", "an OpenDocument file", "author, dates, editing history"),
+    ("text/", "a text file", "names or paths inside the text"),
+    ("application/zip", "an archive", "names, dates and owners of the files inside"),
+)
 
 _MAX_NAME_BYTES: Final = 150
 _UNSAFE: Final = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -195,3 +223,36 @@ async def export_attachment(
     """Find an attachment of the case by id and export it (the CLI's path)."""
     ref, message_id = await find_attachment(session, case_id, attachment_id)
     return await export_ref(session, case_id, ref, directory, message_id=message_id)
+
+
+def what_it_reveals(ref: AttachmentRef) -> str:
+    """What an exported file may tell about who made it, said before it is written: its
+    kind (from its stated type, which the source chose), and what metadata of that kind
+    carries. The relay removes what it can from photos and documents (ADR 0080); what it
+    could not, or files it does not know, keep everything."""
+    kind, carries = "a file of a kind writein does not know", "anything, in any format"
+    for prefix, name, fields in _KINDS:
+        if ref.mime.startswith(prefix):
+            kind, carries = name, fields
+            break
+    cleaned = (
+        "The relay removed the metadata it knows how to remove; some may remain."
+        if ref.metadata_stripped
+        else "The relay did not clean it: its metadata may all remain."
+    )
+    return (
+        f"This is {kind} (type as stated by the source). Files like it can carry {carries}. "
+        f"{cleaned} It is written as it is, not opened; open it only on a machine "
+        "that is not connected, and never send it on as it is."
+    )
+
+
+def export_folder(session: Session) -> Path:
+    """The console's private export folder under the officer's data directory: made with
+    mode 0700 (and set to it if it exists), never the current directory."""
+    folder = session.workspace.config.data_dir / EXPORT_FOLDER
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.is_symlink() or not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder: choose another one")
+    folder.chmod(0o700)
+    return folder

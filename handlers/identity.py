@@ -53,7 +53,7 @@ def check_handler_name(name: str) -> str:
         or len(name.encode("utf-8")) > 64
     ):
         raise ValueError(
-            f"a handler name is 1–{MAX_NAME_CHARS} printable characters without outer spaces"
+            f"a case officer's name is 1–{MAX_NAME_CHARS} printable characters without outer spaces"
         )
     return name
 

@@ -8,17 +8,65 @@ is seen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Final
+
 import store
 from crypto import Direction, EncryptionPublicKey, Envelope, seal
-from store import Case, CaseStatus, NotCancellableError, NotFoundError, Store
+from store import Case, CaseStatus, NotCancellableError, NotFoundError, Store, StoreOperations
 
 from ._errors import ConsoleError, UnknownCaseError
 from .cases import require_assigned
 from .compose import SHORTEST_ID, cancel_refusal, handler_keys
 from .manage import rewrap_pass, sign_statement
+from .port import EVENT_ACTIONS, CaseEvent, Pulse
 from .session import Session
 
-__all__ = ["LocalPort"]
+__all__ = ["LocalPort", "awaiting_reply", "case_marker", "source_events"]
+
+_SCAN: Final = 1000
+
+
+async def source_events(db: StoreOperations, case_id: str) -> list[CaseEvent]:
+    """The case's audit entries meant for its officers (port.EVENT_ACTIONS), oldest first."""
+    found: list[CaseEvent] = []
+    for action in EVENT_ACTIONS:
+        after: int | None = None
+        while True:
+            page = await db.list_audit(case_id=case_id, action=action, after_seq=after, limit=_SCAN)
+            found += [CaseEvent(e.seq, e.at, e.action) for e in page]
+            if len(page) < _SCAN:
+                break
+            after = page[-1].seq
+    return sorted(found, key=lambda e: e.seq)
+
+
+async def case_marker(db: StoreOperations, case: Case) -> str:
+    """One case's state as a string that changes when anything the officer sees of it does:
+    status, flags, activity, delivery states of its replies, source events."""
+    outbox: list[str] = []
+    after: int | None = None
+    while True:
+        items = await db.list_outbox(case.case_id, after_id=after, limit=_SCAN)
+        outbox += [f"{i.outbox_id}:{i.status.value}:{i.attempts}" for i in items]
+        if len(items) < _SCAN:
+            break
+        after = items[-1].outbox_id
+    events = await source_events(db, case.case_id)
+    flags = ",".join(sorted(f.value for f in case.flags))
+    last = events[-1].seq if events else 0
+    return f"{case.status.value}|{flags}|{case.activity_seq}|{';'.join(outbox)}|{last}"
+
+
+async def awaiting_reply(db: StoreOperations, case_ids: Sequence[str]) -> set[str]:
+    """The cases whose newest message, notes left out, came from the source."""
+    waiting: set[str] = set()
+    for case_id in case_ids:
+        newest = await db.list_envelopes(case_id, newest_first=True, limit=5, wraps="none")
+        said = [e.direction for e in newest if e.direction is not store.Direction.NOTE]
+        if said and said[0] is store.Direction.IN:
+            waiting.add(case_id)
+    return waiting
 
 
 class LocalPort:
@@ -158,3 +206,24 @@ class LocalPort:
         await self.store.append_audit(
             session.actor, "export", case_id=case_id, detail=f"attachment {attachment_id.hex()}"
         )
+
+    async def pulse(self, session: Session, case_id: str | None = None) -> Pulse:
+        newest = await self.store.list_cases(handler=session.name, limit=1)
+        activity = newest[0].activity_seq if newest else 0
+        roster = await self.store.roster_length()
+        marker = ""
+        if case_id is not None and session.name in session.workspace.trust.assigned(case_id):
+            case = await self.store.get_case(case_id)
+            marker = "gone" if case is None else await case_marker(self.store, case)
+        return Pulse(activity, roster, marker)
+
+    async def awaiting(self, session: Session, case_ids: Sequence[str]) -> set[str]:
+        mine = [c for c in case_ids if session.name in session.workspace.trust.assigned(c)]
+        return await awaiting_reply(self.store, mine)
+
+    async def case_events(self, session: Session, case_id: str) -> list[CaseEvent]:
+        case = await require_assigned(session, case_id)
+        return await source_events(self.store, case.case_id)
+
+    async def opened(self, session: Session, case_id: str) -> None:
+        await self.store.append_audit(session.actor, "read", case_id=case_id)

@@ -118,7 +118,7 @@ async def _target_key(session: Session, handler: str) -> EncryptionPublicKey:
         await session.workspace.reload()
         key = session.workspace.encryption_key(handler)
     if key is None:
-        raise UnknownCaseError(f"no active, certified handler named {handler!r}")
+        raise UnknownCaseError(f"no active, certified case officer named {handler!r}")
     return key
 
 

@@ -13,7 +13,9 @@ Both sides check what the officer may do against the verified roster; the port o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Final, Protocol
 
 from crypto import EncryptionPublicKey
 from store import Case, CaseFlag, CaseStatus, Envelope, OutboxItem, WrapSelection
@@ -21,7 +23,34 @@ from store import Case, CaseFlag, CaseStatus, Envelope, OutboxItem, WrapSelectio
 if TYPE_CHECKING:
     from .session import Session
 
-__all__ = ["Port", "Reads"]
+__all__ = ["EVENT_ACTIONS", "CaseEvent", "Port", "Pulse", "Reads"]
+
+#: The audit actions of a case that are meant for its officers: what the source did
+#: (ADR 0084). Every other audit entry (who replied, read, exported) stays admin's.
+EVENT_ACTIONS: Final = ("source-forgot", "source-recovered", "source-language")
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """What changed, cheaply: compared with the last one, it says whether to load again.
+
+    ``activity`` is the newest activity among the officer's cases (a message in or out),
+    ``roster`` the length of the signed roster (assignments, enrolments), ``case`` an
+    opaque marker of one case's state (status, flags, delivery states, source events).
+    """
+
+    activity: int
+    roster: int
+    case: str = ""
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    """Something the source did, from the audit log (which keeps the UTC day only)."""
+
+    seq: int
+    on: date
+    action: str
 
 
 class Reads(Protocol):
@@ -147,4 +176,21 @@ class Port(Protocol):
         self, session: Session, case_id: str, message_id: bytes | None, attachment_id: bytes
     ) -> None:
         """The audit entry of an export."""
+        ...
+
+    async def pulse(self, session: Session, case_id: str | None = None) -> Pulse:
+        """What changed since the last look (one small read; ``case_id``: also that case's
+        marker, if it is assigned to the officer)."""
+        ...
+
+    async def awaiting(self, session: Session, case_ids: Sequence[str]) -> set[str]:
+        """Those of the officer's cases whose newest message (notes aside) is the source's."""
+        ...
+
+    async def case_events(self, session: Session, case_id: str) -> list[CaseEvent]:
+        """What the source did in the case (``EVENT_ACTIONS``), oldest first."""
+        ...
+
+    async def opened(self, session: Session, case_id: str) -> None:
+        """The audit entry of the officer reading the case."""
         ...

@@ -46,6 +46,7 @@ from .cases import require_assigned
 from .compose import SHORTEST_ID, cancel_refusal, handler_keys
 from .identity import HandlerIdentity
 from .manage import BATCH, rewrap_batch
+from .port import CaseEvent, Pulse
 from .session import Session
 
 __all__ = ["GatewayClient", "GatewayPort", "RemoteStore", "open_remote"]
@@ -56,6 +57,7 @@ _CASE_ID: Final = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{2,63}")  # as the store t
 _MAX_ENVELOPES: Final = 500  # the gateway's page limits
 _MAX_CASES: Final = 1000
 _MAX_CHUNKS: Final = 8
+_MAX_AWAITING: Final = 200
 _MAX_REASON: Final = 200
 #: How long one answer of the settings stands in for them (seconds).
 _SETTINGS_TTL: Final = 1.0
@@ -193,6 +195,7 @@ class RemoteStore:
         self._key_id = key_id  # the officer's encryption key: the only wraps served
         self._marks: tuple[tuple[str, ...], dict[str, int]] | None = None
         self._settings: tuple[float, dict[str, str]] | None = None
+        self._listed: dict[str, tuple[int, int]] = {}  # case id → (unread, read mark)
 
     async def get_setting(self, key: str) -> str | None:
         # One request for all of them, reused for a moment: the console reads both change
@@ -244,6 +247,11 @@ class RemoteStore:
                 query.append(("before", str(cursor)))
             answer = await self.client.get("/v1/cases", query)
             found += [_case(c) for c in answer["cases"]]
+            # The list carries each case's unread count and read mark: the summaries that
+            # follow at once need no second request for them.
+            self._listed.update(
+                {c["case_id"]: (int(c["unread"]), int(c["read_mark"])) for c in answer["cases"]}
+            )
             cursor = answer.get("next_before")
             if cursor is None:
                 break
@@ -272,6 +280,10 @@ class RemoteStore:
 
     async def unread_counts(self, handler: str, case_ids: Sequence[str]) -> dict[str, int]:
         self._mine(handler)
+        listed, self._listed = self._listed, {}
+        if all(c in listed for c in case_ids):
+            self._marks = (tuple(case_ids), {c: listed[c][1] for c in case_ids})
+            return {c: listed[c][0] for c in case_ids}  # every id, zeros too, as the store
         unread, marks = await self._fetch_marks(case_ids)
         self._marks = (tuple(case_ids), marks)  # one answer serves the read_marks that follows
         return unread
@@ -558,6 +570,30 @@ class GatewayPort:
                 "attachment_id": _b64(attachment_id),
             },
         )
+
+    async def pulse(self, session: Session, case_id: str | None = None) -> Pulse:
+        query = [] if case_id is None else [("case", case_id)]
+        answer = await self.client.get("/v1/pulse", query)
+        return Pulse(int(answer["activity"]), int(answer["roster"]), str(answer["case"]))
+
+    async def awaiting(self, session: Session, case_ids: Sequence[str]) -> set[str]:
+        mine = [c for c in case_ids if session.name in session.workspace.trust.assigned(c)]
+        waiting: set[str] = set()
+        for start in range(0, len(mine), _MAX_AWAITING):
+            query = [("case", c) for c in mine[start : start + _MAX_AWAITING]]
+            waiting |= {str(c) for c in (await self.client.get("/v1/awaiting", query))["awaiting"]}
+        return waiting
+
+    async def case_events(self, session: Session, case_id: str) -> list[CaseEvent]:
+        case = await require_assigned(session, case_id)
+        answer = await self.client.get(self._case_path(case.case_id, "events"))
+        return [
+            CaseEvent(int(e["seq"]), date.fromisoformat(e["on"]), str(e["action"]))
+            for e in answer["events"]
+        ]
+
+    async def opened(self, session: Session, case_id: str) -> None:
+        await self.client.post(self._case_path(case_id, "opened"), None)
 
 
 def _message(message_id: bytes | None) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from core.config import Config
@@ -125,6 +126,8 @@ class Workspace:
         self.signers = signers
         self._markers = markers
         self._memory = memory
+        #: (case id, UTC day) of every case whose reading this console has audited.
+        self.read_logged: set[tuple[str, date]] = set()
 
     async def reload(self) -> None:
         """Read the keys again (a handler was enrolled or revoked, the relay rotated)."""
@@ -281,7 +284,7 @@ def start_session(workspace: Workspace, identity: HandlerIdentity) -> Session:
     cert = workspace.trust.handlers.get(identity.name)
     if cert is None:
         raise NotCertifiedError(
-            f"the key of handler {identity.name!r} is not certified in this store "
+            f"the key of case officer {identity.name!r} is not certified in this store "
             "(not enrolled, or revoked): ask an admin"
         )
     if (
@@ -289,7 +292,7 @@ def start_session(workspace: Workspace, identity: HandlerIdentity) -> Session:
         or cert.signing_key.raw != identity.signing.public.raw
     ):
         raise NotCertifiedError(
-            f"this key is not the one certified for handler {identity.name!r} "
+            f"this key is not the one certified for case officer {identity.name!r} "
             "(an old or a different key file?)"
         )
     return Session(workspace, identity)

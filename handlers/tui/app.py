@@ -39,7 +39,7 @@ _ACTIVITY: Final = (
 
 
 class ConsoleApp(App[None]):
-    """writein's handler console (``writein console``)."""
+    """writein's case officer console (``writein console``)."""
 
     TITLE = "writein console"
     CSS_PATH = "console.tcss"

@@ -2,7 +2,13 @@
 
 A page is one keyset query (handlers.cases.list_cases), so the list opens as fast with
 100,000 cases as with ten; ``n``/``p`` move between pages, ``s`` and ``f`` cycle the
-status and flag filters, ``/`` searches case ids, ``w`` writes a reply to the selected case.
+status and flag filters, ``/`` searches case ids, ``w`` writes a reply to the selected case,
+``t`` lists closed cases that received a message (ADR 0084), ``?`` shows the keys.
+
+The list is live: once a second it asks for the pulse (one small read, handlers.port.Pulse)
+and loads again when it changed, so new messages, delivery states and assignments show
+without a key press; with ``[console] bell = true`` a new unread message rings the
+terminal bell (the bell character alone: no content).
 
 The selection is a case, not a row: a refresh (``r``, coming back from a case) puts the
 cursor back on the same case id wherever the new order puts it. If that case has left
@@ -14,6 +20,7 @@ filter or search) selects the view's first case unless the selected one is in it
 
 from __future__ import annotations
 
+import contextlib
 from typing import ClassVar, Final
 
 from rich.text import Text
@@ -27,16 +34,27 @@ from core.untrusted import as_text
 from store import CaseFlag, CaseStatus, StoreError
 
 from .._errors import ConsoleError
-from ..cases import PAGE_SIZE, CaseSummary, count_cases, list_cases, search_cases
+from ..cases import (
+    PAGE_SIZE,
+    CaseSummary,
+    count_cases,
+    list_cases,
+    needs_attention,
+    search_cases,
+)
+from ..port import Pulse
 from ..session import Session
 from .compose import Composed, ComposeScreen, send_composed
+from .dialogs import HelpScreen
 from .render import case_cells, tell
 
 __all__ = ["CaseListScreen"]
 
 _STATUSES: Final[tuple[CaseStatus | None, ...]] = (CaseStatus.OPEN, CaseStatus.CLOSED, None)
 _FLAGS: Final[tuple[CaseFlag | None, ...]] = (None, *CaseFlag)
-_COLUMNS: Final = ("Case", "Status", "Unread", "Last activity", "Flags", "Assigned")
+_COLUMNS: Final = ("Case", "Status", "Unread", "Marks", "Last activity", "Flags", "Assigned")
+#: How often a live screen asks whether anything changed (seconds).
+LIVE_SECONDS: Final = 0.5
 
 
 class CaseTable(DataTable[Text]):
@@ -92,7 +110,9 @@ class CaseListScreen(Screen[None]):
         Binding("s", "cycle_status", "Status"),
         Binding("f", "cycle_flag", "Flag"),
         Binding("slash", "search", "Search"),
+        Binding("t", "attention", "Attention"),
         Binding("r", "refresh", "Refresh"),
+        Binding("question_mark", "help", "Help"),
         Binding("escape", "clear_search", "Clear search", show=False),
     ]
 
@@ -112,6 +132,15 @@ class CaseListScreen(Screen[None]):
         self.lost = False
         #: The next load shows a view the officer asked for (or the first one).
         self._navigated = True
+        #: Cases whose newest message is the source's (they await a reply).
+        self.awaiting: set[str] = set()
+        #: Closed cases that received a message the officer has not read.
+        self.attention: tuple[CaseSummary, ...] = ()
+        #: Showing the "needs attention" view instead of the status filter.
+        self.attention_view = False
+        self._pulse: Pulse | None = None
+        self._polling = False
+        self._unread_seen: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="list-title")
@@ -119,6 +148,9 @@ class CaseListScreen(Screen[None]):
         notice = Static(Text(""), id="selection-notice")
         notice.display = False
         yield notice
+        attention = Static(Text(""), id="attention")
+        attention.display = False
+        yield attention
         yield CaseTable(id="cases", cursor_type="row", zebra_stripes=True)
         yield Static(Text(""), id="pager")
         yield Footer()
@@ -128,6 +160,24 @@ class CaseListScreen(Screen[None]):
         table.add_columns(*_COLUMNS)
         table.focus()
         self.load()
+        self.set_interval(LIVE_SECONDS, self.live_tick)
+
+    async def live_tick(self) -> None:
+        """Load again if the pulse changed; only while this screen is the one shown."""
+        if self._polling or self._pulse is None or self.app.screen is not self:
+            return
+        self._polling = True
+        try:
+            pulse = await self.session.workspace.port.pulse(self.session)
+        except (ConsoleError, StoreError):
+            return  # the next tick tries again; `r` shows the error
+        finally:
+            self._polling = False
+        if pulse != self._pulse and not self._loading():
+            self.load()
+
+    def _loading(self) -> bool:
+        return any(w.group == "load" and not w.is_finished for w in self.workers)
 
     def on_screen_suspend(self) -> None:
         self._away = True
@@ -141,6 +191,10 @@ class CaseListScreen(Screen[None]):
         title = Text(end="")
         title.append("Cases of ", style="bold")
         title.append_text(as_text(self.session.name, single_line=True, style="bold"))
+        if self.attention_view:
+            title.append(" · needs attention: closed cases with new messages")
+            title.append(f" · {total:,} case(s)")
+            return title
         status = self.status.value if self.status else "all"
         title.append(f" · status: {status} · flag: {self.flag.value if self.flag else 'any'}")
         if self.query_text:
@@ -196,8 +250,15 @@ class CaseListScreen(Screen[None]):
     async def load(self) -> None:
         pager = self.query_one("#pager", Static)
         pager.update(Text("Loading…", style="dim"))
+        port = self.session.workspace.port
         try:
-            if self.query_text:
+            pulse = await port.pulse(self.session)  # first: what changes meanwhile shows next
+            if self._pulse is not None and pulse.roster != self._pulse.roster:
+                await self.session.workspace.reload()  # an assignment: the roster decides
+            attention = await needs_attention(self.session)
+            if self.attention_view:
+                items, self._next, total = attention, None, len(attention)
+            elif self.query_text:
                 items = await search_cases(
                     self.session, self.query_text, status=self.status, flag=self.flag
                 )
@@ -208,6 +269,7 @@ class CaseListScreen(Screen[None]):
                 )
                 items, self._next = page.items, page.next_cursor
                 total = await count_cases(self.session, status=self.status, flag=self.flag)
+            awaiting = await port.awaiting(self.session, [item.case_id for item in items])
         except (ConsoleError, StoreError) as exc:
             pager.update(as_text(str(exc), style="bold red"))
             return
@@ -218,16 +280,50 @@ class CaseListScreen(Screen[None]):
         if current is not None:
             self.selected = current
         self.items = items
+        self.awaiting = awaiting
+        self.attention = attention
+        self._pulse = pulse
         table.clear()
         for item in items:
-            table.add_row(*case_cells(item), key=item.case_id)
+            table.add_row(*case_cells(item, awaiting=item.case_id in awaiting), key=item.case_id)
         self._place_cursor(table, items)
+        self._show_attention()
+        self._ring(items)
         self.query_one("#list-title", Static).update(self._title(total))
         first = (len(self._cursors) - 1) * PAGE_SIZE
         shown = f"{first + 1:,}–{first + len(items):,}" if items else "none"
         more = " · n: next page" if self._next is not None else ""
         back = " · p: previous page" if len(self._cursors) > 1 else ""
         pager.update(Text(f"Page {len(self._cursors)} · cases {shown} of {total:,}{more}{back}"))
+
+    def _show_attention(self) -> None:
+        line = self.query_one("#attention", Static)
+        line.display = bool(self.attention) and not self.attention_view
+        if not line.display:
+            return
+        shown = ", ".join(item.case_id for item in self.attention[:3])
+        more = f" and {len(self.attention) - 3} more" if len(self.attention) > 3 else ""
+        text = Text(f"⚑ {len(self.attention)} closed case(s) received new messages: ", end="")
+        text.stylize("bold magenta")
+        text.append_text(as_text(shown + more, single_line=True, style="bold"))
+        text.append(" · t lists them", style="magenta")
+        line.update(text)
+
+    def _ring(self, items: tuple[CaseSummary, ...]) -> None:
+        """The bell, if configured, when more is unread than at the last load: the bell
+        character alone, nothing of the case or the message."""
+        unread = sum(item.unread for item in items) + sum(item.unread for item in self.attention)
+        before, self._unread_seen = self._unread_seen, unread
+        if before is not None and unread > before and self.session.workspace.config.console.bell:
+            with contextlib.suppress(Exception):  # a terminal without a bell is no failure
+                self.app.bell()
+
+    def action_attention(self) -> None:
+        self.attention_view = not self.attention_view
+        self._restart()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen("Case list", self.BINDINGS))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         from .casescreen import CaseScreen
@@ -237,6 +333,7 @@ class CaseListScreen(Screen[None]):
             self.app.push_screen(CaseScreen(self.session, case_id))
 
     def _restart(self) -> None:
+        self._unread_seen = None  # another view: nothing to ring about yet
         self._cursors = [None]
         self._navigated = True
         self.load()
@@ -254,6 +351,7 @@ class CaseListScreen(Screen[None]):
             self.load()
 
     def action_cycle_status(self) -> None:
+        self.attention_view = False
         self.status = _STATUSES[(_STATUSES.index(self.status) + 1) % len(_STATUSES)]
         self._restart()
 

@@ -3,11 +3,18 @@
 Opening a case decrypts only its newest page of messages (``o`` loads older ones), so a
 case of 10,000 messages shows its first screen as fast as a short one. ``x`` cancels one
 of the officer's own replies that the relay has not claimed yet (ADR 0078).
+
+Opening a case is audited first (handlers.cases.record_reading); if that cannot be
+written, nothing of the case is decrypted. The view is live (ADR 0084): twice a second
+it asks for the case's pulse and loads the newest page again when anything changed (a
+message, a delivery state, an assignment, something the source did). What the source did
+(``/forget``, ``/recover``, a language change) is shown in the thread as an event.
 """
 
 from __future__ import annotations
 
 import contextlib
+from datetime import date
 from pathlib import Path
 from typing import ClassVar, Final
 
@@ -20,23 +27,26 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from core.payload import AttachmentRef
-from core.untrusted import render_untrusted
+from core.untrusted import as_text, render_untrusted
 from store import Case, CaseStatus, StoreError
 
 from .._errors import ConsoleError
-from ..cases import require_assigned
+from ..cases import record_reading, require_assigned
 from ..compose import cancel_reply
-from ..export import export_ref
+from ..export import export_folder, export_ref
 from ..manage import assign, set_status
+from ..port import CaseEvent, Pulse
 from ..session import Session
 from ..thread import ThreadItem, delivery_states, load_intake, load_page
 from .compose import Composed, ComposeScreen, send_composed
-from .dialogs import AssignScreen, CancelReplyScreen, ExportScreen
-from .render import case_header, intake_text, item_text, tell
+from .dialogs import AssignScreen, CancelReplyScreen, ConfirmScreen, ExportScreen, HelpScreen
+from .render import case_header, event_text, intake_text, item_text, tell
 
-__all__ = ["CaseScreen", "MessageView"]
+__all__ = ["CaseScreen", "EventView", "MessageView"]
 
 THREAD_PAGE: Final = 50
+#: How often the open case asks whether it changed (seconds).
+LIVE_SECONDS: Final = 0.5
 
 
 class MessageView(Static):
@@ -46,6 +56,33 @@ class MessageView(Static):
         kind = item.direction.value if item.readable else "unreadable"
         super().__init__(item_text(item), classes=f"message {kind}")
         self.item = item
+
+
+class EventView(Static):
+    """Something the source did (from the audit log, which keeps the day only)."""
+
+    def __init__(self, event: CaseEvent) -> None:
+        super().__init__(event_text(event), classes="event")
+        self.event = event
+
+
+def _day(item: ThreadItem) -> date | None:
+    return item.created.date() if item.created else None
+
+
+def _thread_views(items: list[ThreadItem], events: list[CaseEvent]) -> list[Static]:
+    """Messages and events in one thread: an event (a UTC day) comes after that day's
+    messages, before the next day's; events older than the page are left out."""
+    first = next((d for i in items if (d := _day(i)) is not None), None)
+    pending = [e for e in events if first is None or e.on >= first]
+    views: list[Static] = []
+    for item in items:
+        day = _day(item)
+        while pending and day is not None and pending[0].on < day:
+            views.append(EventView(pending.pop(0)))
+        views.append(MessageView(item))
+    views += [EventView(e) for e in pending]
+    return views
 
 
 class CaseScreen(Screen[None]):
@@ -58,6 +95,7 @@ class CaseScreen(Screen[None]):
         Binding("a", "assign", "Assign"),
         Binding("c", "close_or_reopen", "Close/reopen"),
         Binding("o", "older", "Older"),
+        Binding("question_mark", "help", "Help"),
     ]
 
     def __init__(self, session: Session, case_id: str) -> None:
@@ -67,7 +105,10 @@ class CaseScreen(Screen[None]):
         self.case: Case | None = None
         self.assigned: list[str] = []
         self.items: list[ThreadItem] = []
+        self.events: list[CaseEvent] = []
         self._older: int | None = None
+        self._pulse: Pulse | None = None
+        self._polling = False
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Opening…", style="dim"), id="case-header")
@@ -76,6 +117,24 @@ class CaseScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.load()
+        self.set_interval(LIVE_SECONDS, self.live_tick)
+
+    async def live_tick(self) -> None:
+        """Load the newest page again when the case's pulse changed (shown screen only)."""
+        if self._polling or self._pulse is None or self.app.screen is not self:
+            return
+        self._polling = True
+        try:
+            pulse = await self.session.workspace.port.pulse(self.session, self.case_id)
+        except (ConsoleError, StoreError):
+            return
+        finally:
+            self._polling = False
+        if (pulse.case, pulse.roster) == (self._pulse.case, self._pulse.roster):
+            return
+        if any(w.group == "case" and not w.is_finished for w in self.workers):
+            return
         self.load()
 
     def _notify(self, message: str, *, error: bool = False) -> None:
@@ -95,11 +154,18 @@ class CaseScreen(Screen[None]):
     async def load(self) -> None:
         """(Re)load the case and its newest page of messages."""
         session = self.session
+        port = session.workspace.port
         try:
-            self.case = await require_assigned(session, self.case_id)
+            case = await require_assigned(session, self.case_id)
+            await record_reading(session, case.case_id)  # before anything is decrypted
+            pulse = await port.pulse(session, case.case_id)
+            if self._pulse is not None and pulse.roster != self._pulse.roster:
+                await self.session.workspace.reload()  # an assignment: the roster decides
+            self.case = case
             self.assigned = sorted(session.workspace.trust.assigned(self.case.case_id))
             intake = await load_intake(session, self.case.case_id)
             page = await load_page(session, self.case.case_id, limit=THREAD_PAGE)
+            events = await port.case_events(session, self.case.case_id)
         except (ConsoleError, StoreError) as exc:
             if not self._gone():
                 self.query_one("#case-header", Static).update(
@@ -108,7 +174,13 @@ class CaseScreen(Screen[None]):
             return
         if self._gone():
             return
+        before = {item.message_id for item in self.items}
+        fresh = self._pulse is not None and any(
+            item.direction.value == "in" and item.message_id not in before for item in page.items
+        )
+        self._pulse = pulse
         self.items = list(page.items)
+        self.events = events
         self._older = page.older_cursor
         self._show_header()
         labels = session.workspace.question_labels()
@@ -116,8 +188,11 @@ class CaseScreen(Screen[None]):
         self.query_one("#intake", Static).update(shown)
         thread = self.query_one("#thread", VerticalScroll)
         await thread.remove_children()
-        await thread.mount_all(MessageView(item) for item in self.items)
+        await thread.mount_all(_thread_views(self.items, self.events))
         thread.scroll_end(animate=False)
+        if fresh and session.workspace.config.console.bell:
+            with contextlib.suppress(Exception):  # the bell alone: nothing of the message
+                self.app.bell()
         if self.items:
             newest = max(item.seq for item in self.items)
             # A lost read mark is no reason to fail.
@@ -153,6 +228,9 @@ class CaseScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen("Case", self.BINDINGS))
 
     # -- reply and note ---------------------------------------------------------------------
 
@@ -221,7 +299,12 @@ class CaseScreen(Screen[None]):
         if not refs:
             self._notify("No attachments in the loaded messages (o loads older ones).")
             return
-        self.app.push_screen(ExportScreen(refs, Path.cwd()), callback=self._export)
+        try:
+            folder = export_folder(self.session)
+        except (ConsoleError, OSError) as exc:
+            self._notify(f"The private export folder cannot be made: {exc}", error=True)
+            return
+        self.app.push_screen(ExportScreen(refs, folder), callback=self._export)
 
     def _export(self, choice: tuple[AttachmentRef, Path] | None) -> None:
         if choice is not None:
@@ -248,8 +331,35 @@ class CaseScreen(Screen[None]):
         self.app.push_screen(AssignScreen(candidates), callback=self._assign)
 
     def _assign(self, choice: tuple[str, bool] | None) -> None:
-        if choice is not None:
-            self._assign_worker(*choice)
+        if choice is None:
+            return
+        handler, hand_over = choice
+        if not hand_over:
+            self._assign_worker(handler, False)
+            return
+        case = as_text(self.case_id, single_line=True, style="bold reverse")
+        name = as_text(handler, single_line=True, style="bold")
+        body = Text.assemble(
+            "Case ",
+            case,
+            " goes to ",
+            name,
+            ". You leave it: its messages are no longer\n"
+            "sealed for you, you can no longer read it, and a reply of yours still queued\n"
+            "will not be sent. Only a colleague on the case can assign it to you again.",
+        )
+        screen = ConfirmScreen(
+            Text.assemble(("Hand case ", "bold"), case, (" over to ", "bold"), name, ("?", "bold")),
+            body,
+            confirm=f"Hand over to {handler}",
+            keep="Keep the case (esc)",
+        )
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self._assign_worker(handler, True)
+
+        self.app.push_screen(screen, callback=confirmed)
 
     @work(group="assign")
     async def _assign_worker(self, handler: str, hand_over: bool) -> None:
@@ -266,8 +376,33 @@ class CaseScreen(Screen[None]):
         else:
             self.load()
 
+    def action_close_or_reopen(self) -> None:
+        if self.case is None:
+            return
+        if self.case.status is CaseStatus.CLOSED:
+            self._close_or_reopen()
+            return
+        case = as_text(self.case.case_id, single_line=True, style="bold reverse")
+        body = Text(
+            "It leaves your list of open cases. The source is not told. If they write\n"
+            'again, the case is listed under "needs attention" (t in the case list) until\n'
+            "one of its officers reads it; c in the case reopens it."
+        )
+        screen = ConfirmScreen(
+            Text.assemble(("Close case ", "bold"), case, ("?", "bold")),
+            body,
+            confirm="Close the case",
+            keep="Keep it open (esc)",
+        )
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self._close_or_reopen()
+
+        self.app.push_screen(screen, callback=confirmed)
+
     @work(group="status")
-    async def action_close_or_reopen(self) -> None:
+    async def _close_or_reopen(self) -> None:
         if self.case is None:
             return
         closed = self.case.status is CaseStatus.CLOSED

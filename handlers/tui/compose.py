@@ -24,7 +24,14 @@ from core.untrusted import as_text
 from store import StoreError
 
 from .._errors import ConsoleError
-from ..compose import format_duration, parse_duration, preview, send_note, send_reply
+from ..compose import (
+    format_duration,
+    parse_duration,
+    preview,
+    send_note,
+    send_reply,
+    too_long,
+)
 from ..session import Session
 from .dialogs import ConfirmScreen
 
@@ -113,10 +120,11 @@ class ComposeScreen(ModalScreen[Composed | None]):
                 yield Static(Text("What the source will see:", style="bold"))
                 yield Static(Text(""), id="preview")
             else:
-                yield Static(Text("Only the handlers of this case will see it.", style="dim"))
+                yield Static(Text("Only the case officers of this case will see it.", style="dim"))
             yield Static(Text(""), id="compose-error")
             with Horizontal(id="compose-buttons"):
-                yield Button("Send (ctrl+s)", id="send", variant="primary")
+                label = "Send (ctrl+s)" if self.reply else "Save note (ctrl+s)"
+                yield Button(label, id="send", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
 
     def on_mount(self) -> None:
@@ -170,6 +178,9 @@ class ComposeScreen(ModalScreen[Composed | None]):
             return
         if len(text) > limit:
             self._error(f"Too long: {len(text)} characters, at most {limit}.")
+            return
+        if self.reply and (why := too_long(self.language, text)) is not None:
+            self._error(why[0].upper() + why[1:] + ".")
             return
         try:
             seconds = self._seconds()

@@ -3,8 +3,9 @@ reply's case, cancel a queued reply."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar, Final, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,10 +19,15 @@ from textual.widgets.option_list import Option
 from core.payload import AttachmentRef
 from core.untrusted import as_text
 
+from ..export import what_it_reveals
 from ..thread import ThreadItem
-from .render import attachment_label
+from .render import attachment_label, local_time
 
-__all__ = ["AssignScreen", "CancelReplyScreen", "ConfirmScreen", "ExportScreen"]
+__all__ = ["AssignScreen", "CancelReplyScreen", "ConfirmScreen", "ExportScreen", "HelpScreen"]
+
+#: Shown in every help screen: the console's own keys.
+_APP_KEYS: Final = (("ctrl+l", "Lock the console now"), ("ctrl+q", "Quit"), ("?", "This help"))
+_KEY_NAMES: Final = {"slash": "/", "question_mark": "?", "escape": "esc", "enter": "Enter"}
 
 
 _Result = TypeVar("_Result")
@@ -58,10 +64,10 @@ class AssignScreen(_FormScreen[tuple[str, bool]]):
     def compose(self) -> ComposeResult:
         with Vertical(id="assign-box", classes="dialog"):
             yield Static(Text("Assign the case to a colleague", style="bold"))
-            names = ", ".join(self.candidates) or "(no other active handler)"
-            yield Static(as_text(f"Handlers: {names}", single_line=True))
+            names = ", ".join(self.candidates) or "(no other active case officer)"
+            yield Static(as_text(f"Case officers: {names}", single_line=True))
             yield Input(
-                placeholder="Handler name",
+                placeholder="Case officer's name",
                 id="handler",
                 suggester=SuggestFromList(self.candidates, case_sensitive=True),
             )
@@ -77,7 +83,7 @@ class AssignScreen(_FormScreen[tuple[str, bool]]):
     def _submit(self) -> None:
         name = self.query_one("#handler", Input).value.strip()
         if not name:
-            self.query_one("#assign-error", Static).update(Text("Type a handler name."))
+            self.query_one("#assign-error", Static).update(Text("Type a case officer's name."))
             return
         self.dismiss((name, self.query_one("#hand-over", Checkbox).value))
 
@@ -97,6 +103,7 @@ class ExportScreen(_FormScreen[tuple[AttachmentRef, Path]]):
                 *(Option(attachment_label(ref), id=str(i)) for i, ref in enumerate(self.refs)),
                 id="attachments",
             )
+            yield Static(Text(""), id="export-reveals")
             yield Input(value=str(self.folder), placeholder="Folder", id="folder")
             yield Static(Text(""), id="export-error")
             with Horizontal(classes="buttons"):
@@ -107,6 +114,16 @@ class ExportScreen(_FormScreen[tuple[AttachmentRef, Path]]):
         options = self.query_one("#attachments", OptionList)
         options.highlighted = 0
         options.focus()
+        self._show_reveals(0)
+
+    def _show_reveals(self, index: int | None) -> None:
+        """Before anything is written: what the highlighted file may reveal."""
+        text = Text("") if index is None else Text(what_it_reveals(self.refs[index]))
+        text.stylize("yellow")
+        self.query_one("#export-reveals", Static).update(text)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._show_reveals(event.option_index)
 
     def _submit(self) -> None:
         index = self.query_one("#attachments", OptionList).highlighted
@@ -152,7 +169,7 @@ class ConfirmScreen(_FormScreen[bool]):
 
 
 def _reply_label(item: ThreadItem) -> Text:
-    when = item.created.strftime("%Y-%m-%d %H:%M UTC") if item.created else "time unknown"
+    when = local_time(item.created)
     first = item.text.strip().splitlines()[0] if item.text.strip() else ""
     shown = first[:60] + ("…" if len(first) > 60 or "\n" in item.text.strip() else "")
     label = Text(f"{when} · ", style="dim", end="")
@@ -200,3 +217,37 @@ class CancelReplyScreen(_FormScreen[ThreadItem]):
 
     def on_option_list_option_selected(self, _event: OptionList.OptionSelected) -> None:
         self._submit()
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys of the screen it was opened from (``?``); any of esc, q, ? closes it."""
+
+    DEFAULT_CSS = "HelpScreen { align: center middle; }"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("q", "close", "Close", show=False),
+        Binding("question_mark", "close", "Close", show=False),
+    ]
+
+    def __init__(self, where: str, bindings: Iterable[BindingType]) -> None:
+        super().__init__()
+        self.where = where
+        self.keys: list[tuple[str, str]] = []
+        for binding in bindings:
+            if isinstance(binding, Binding) and binding.description:
+                key = _KEY_NAMES.get(binding.key, binding.key)
+                if binding.key != "question_mark":
+                    self.keys.append((key, binding.description))
+
+    def compose(self) -> ComposeResult:
+        body = Text(end="")
+        for key, what in [*self.keys, *_APP_KEYS]:
+            body.append(f"\n  {key:>8}  ", style="bold")
+            body.append(what)
+        with Vertical(id="help-box", classes="dialog"):
+            yield Static(Text(f"Keys · {self.where}", style="bold"))
+            yield Static(body)
+            yield Static(Text("\nesc closes this help.", style="dim"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

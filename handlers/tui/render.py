@@ -21,15 +21,18 @@ from store import Case
 
 from ..cases import CaseSummary
 from ..compose import format_duration
+from ..port import CaseEvent
 from ..thread import ThreadItem
 
 __all__ = [
     "attachment_label",
     "case_cells",
     "case_header",
+    "event_text",
     "human_size",
     "intake_text",
     "item_text",
+    "local_time",
     "origin_text",
 ]
 
@@ -43,48 +46,81 @@ def human_size(size: int) -> str:
     return f"{size} B"  # pragma: no cover
 
 
+def local_time(moment: datetime | None) -> str:
+    """A moment in the officer's local time zone, with the zone named."""
+    if moment is None:
+        return "time unknown"
+    local = moment.astimezone()
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or local.strftime("%z"))
+
+
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "time unknown"
+    return local_time(moment)
 
 
-# The kinds of origin a forward keeps (core.payload.FORWARD_KINDS, ADR 0077).
+# What a forward keeps of its origin (core.payload.FORWARD_KINDS, ADR 0077), for a reader.
 _ORIGIN_KINDS = {
-    "user": "a Telegram user",
-    "hidden_user": "a Telegram user who hides their account",
+    "user": "a Telegram account (writein keeps no name)",
+    "hidden_user": "a hidden account (its owner hides it from forwards)",
+    "chat": "a group (writein keeps no name)",
+    "channel": "a private channel (writein keeps no name)",
+    "other": "an origin Telegram does not name",
+}
+#: Names that bodies sealed before ADR 0077 may still hold, and what they name.
+_OLD_NAMES = ("sender_name", "sender_user_name", "chat_title", "author_signature")
+_OLD_KINDS = {
+    "user": "a Telegram account",
+    "hidden_user": "a hidden account",
     "chat": "a group",
     "channel": "a channel",
-    "other": "an origin Telegram does not name",
 }
 
 
 def origin_text(origin: Mapping[str, object]) -> str:
-    """Where a forwarded message says it came from, as one line (still untrusted).
+    """Where a forwarded message says it came from, as words for a reader (still
+    untrusted): "a hidden account", or a public channel's title, address and post time.
 
     Since ADR 0077 a forward keeps only the kind of its origin (a public channel: its
-    title, username, post and date); bodies sealed before may still hold names.
+    title, username, post and date); bodies sealed before may still hold names, shown
+    in quotes. Other fields of an old body are left out.
     """
-    parts: list[str] = []
-    for key in ("sender_name", "sender_user_name", "chat_title", "author_signature"):
-        if origin.get(key):
-            parts.append(str(origin[key]))
+    kind = str(origin.get("type") or "other")
     username, post = origin.get("chat_username"), origin.get("message_id")
-    if username and isinstance(post, int) and not isinstance(post, bool):
-        parts.append(f"t.me/{username}/{post}")
-    elif username:
-        parts.append(f"@{username}")
-    kind = origin.get("type")
+    names = [str(origin[k]) for k in _OLD_NAMES if origin.get(k)]
+    if username:
+        title = f"“{origin['chat_title']}” " if origin.get("chat_title") else ""
+        where = f"t.me/{username}/{post}" if isinstance(post, int) else f"t.me/{username}"
+        text = f"the public channel {title}({where})"
+        names = [n for n in names if n != origin.get("chat_title")]
+        if names:
+            text += ", signed “" + "”, “".join(names) + "”"
+    elif names:  # a body sealed before ADR 0077
+        what = _OLD_KINDS.get(kind, "an origin Telegram does not name")
+        text = "“" + "”, “".join(names) + f"” ({what})"
+    else:
+        text = _ORIGIN_KINDS.get(kind, _ORIGIN_KINDS["other"])
     date = origin.get("date")
     if isinstance(date, int) and not isinstance(date, bool):
         with contextlib.suppress(OverflowError, OSError, ValueError):
-            parts.append(datetime.fromtimestamp(date, UTC).strftime("%Y-%m-%d %H:%M UTC"))
-    known = {"type", "date", "sender_name", "sender_user_name", "chat_title"}
-    known |= {"chat_username", "author_signature", "message_id"}
-    parts += [f"{k}={v}" for k, v in origin.items() if k not in known]
-    if not parts:
-        label = _ORIGIN_KINDS.get(str(kind), "an unknown origin") if kind else "an unknown origin"
-        return f"{label} (writein keeps no name)"
-    summary = " · ".join(parts)
-    return f"{summary} ({kind})" if kind else summary
+            text += f", first posted {local_time(datetime.fromtimestamp(date, UTC))}"
+    return text
+
+
+_EVENTS = {
+    "source-forgot": "The source used /forget: writein no longer knows their chat, and "
+    "replies cannot reach them until they come back with /recover.",
+    "source-recovered": "The source came back with /recover and their recovery phrase "
+    "(perhaps from another Telegram account): replies go to that chat now.",
+    "source-language": "The source changed their language.",
+}
+
+
+def event_text(event: CaseEvent) -> Text:
+    """Something the source did, as a line of the thread (the audit log keeps the day)."""
+    out = Text("◆ ", style="bold magenta", end="")
+    out.append(_EVENTS.get(event.action, event.action), style="magenta")
+    out.append(f"  {event.on.isoformat()} (UTC day)", style="dim")
+    return out
 
 
 def attachment_label(ref: AttachmentRef) -> Text:
@@ -110,7 +146,7 @@ def item_text(item: ThreadItem) -> Text:
     else:
         label = "◀ Reply by " if item.direction.value == "out" else "✎ Note by "
         out.append(label, style="bold green" if item.direction.value == "out" else "bold yellow")
-        out.append_text(as_text(item.author or "an unknown handler", single_line=True))
+        out.append_text(as_text(item.author or "an unknown case officer", single_line=True))
     out.append(f"  {_when(item.created)}", style="dim")
     details = []
     if item.kind not in ("text", "note"):
@@ -128,7 +164,7 @@ def item_text(item: ThreadItem) -> Text:
         out.append_text(as_text(", ".join(details), single_line=True, style="dim"))
         out.append("]", style="dim")
     if item.forward_origin is not None:
-        out.append("\nForwarded from: ", style="italic")
+        out.append("\n↪ Forwarded from ", style="italic")
         out.append_text(as_text(origin_text(item.forward_origin), single_line=True))
     if item.text:
         out.append("\n")
@@ -171,13 +207,19 @@ def case_header(case: Case, assigned: Iterable[str], *, older: bool) -> Text:
     return out
 
 
-def case_cells(item: CaseSummary) -> tuple[Text, ...]:
+def case_cells(item: CaseSummary, *, awaiting: bool = False) -> tuple[Text, ...]:
     unread = Text(str(item.unread), style="bold" if item.unread else "dim", justify="right")
     flags = ", ".join(item.flag_names())
+    marks = Text(end="")
+    if item.unread:
+        marks.append("● unread ", style="bold cyan")
+    if awaiting:
+        marks.append("↩ awaiting reply", style="bold yellow")
     return (
         as_text(item.case_id, single_line=True),
         Text(item.status.value),
         unread,
+        marks,
         Text(item.last_activity.isoformat()),
         Text(flags, style="bold" if flags else ""),
         as_text(", ".join(item.assigned), single_line=True),

@@ -41,7 +41,7 @@ class UnlockScreen(Screen[Session | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="unlock-box"):
-            yield Static(Text("writein — handler console", style="bold"), id="unlock-title")
+            yield Static(Text("writein — case officer console", style="bold"), id="unlock-title")
             yield Static(as_text(f"Key file: {self._key_file}", single_line=True))
             yield Static(Text(self._notice, style="bold yellow"), id="unlock-notice")
             yield Input(password=True, placeholder="Passphrase", id="passphrase")

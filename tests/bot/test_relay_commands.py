@@ -80,6 +80,9 @@ async def test_language_switches_for_everything_after(env, sim, source):
     assert not source.user.message(prompt.message_id).buttons  # the choice is made
     case = await env.case_of(source.user)
     assert case.language == "ru"
+    # Officers see the change in the thread (ADR 0084): an event, with the language only.
+    events = await env.store.list_audit(case_id=case.case_id, action="source-language")
+    assert [(e.actor, e.detail) for e in events] == [("relay", "ru")]
     assert await command(env, source, "/help") == said("ru", "help.body")
     await env.reply(case.case_id, env.handlers[0], "привет")
     await env.pump()

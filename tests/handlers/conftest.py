@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -279,3 +279,15 @@ async def cases(world: World) -> World:
 def _no_passphrase_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WRITEIN_PASSPHRASE", raising=False)
     monkeypatch.delenv("WRITEIN_CONFIG", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _utc_local_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The console shows local time (ADR 0084): UTC here, so screens are the same anywhere."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

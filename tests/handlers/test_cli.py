@@ -200,7 +200,9 @@ async def _one_line(run: Run, expected_code: int, *argv: str, who: str = "alice"
 async def test_errors_are_one_line_with_an_exit_code(run: Run, tmp_path: Path) -> None:
     assert "no case ZZZZ-ZZZZ-ZZZZ" in await _one_line(run, 6, "show", "zzzz-zzzz-zzzz")
     assert "not assigned to you" in await _one_line(run, 7, "show", CASE_C)
-    assert "no active, certified handler" in await _one_line(run, 6, "assign", CASE_A, "nobody")
+    assert "no active, certified case officer" in await _one_line(
+        run, 6, "assign", CASE_A, "nobody"
+    )
     assert "self-destruct" in await _one_line(
         run, 2, "reply", CASE_A, "--text", "x", "--self-destruct", "3d"
     )

@@ -114,7 +114,7 @@ async def test_unlock_with_the_wrong_passphrase(world: World) -> None:
 
 
 async def test_unlock_another_kind_of_key_file(world: World) -> None:
-    with pytest.raises(KeyProblem, match="not a writein handler key file"):
+    with pytest.raises(KeyProblem, match="not a writein case officer key file"):
         await unlock_key(world.layout.org_key, b"admin passphrase for the tests")
 
 

@@ -386,6 +386,9 @@ async def test_assign_export_close_from_the_case_view(cases: World, tmp_path: Pa
 
         await pilot.press("c")
         await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)  # closing asks first
+        await pilot.click("#ok")
+        await settle(pilot)
         case = await cases.store.get_case(CASE_A)
         assert case is not None and case.status.value == "closed"
         assert "· closed ·" in screen_text(app)
@@ -676,7 +679,7 @@ async def test_a_pending_reply_is_cancelled_from_the_thread(cases: World) -> Non
         [left] = await cases.store.list_outbox(CASE_B)
         assert left.status.value == "pending"
         actions = [e.action for e in await cases.store.list_audit(case_id=CASE_B)]
-        assert actions == ["reply", "reply", "reply-cancel"]
+        assert actions == ["read", "reply", "reply", "reply-cancel"]
 
 
 async def test_a_reply_the_relay_claimed_meanwhile_is_not_cancelled(cases: World) -> None:

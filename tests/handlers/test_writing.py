@@ -252,7 +252,7 @@ async def test_hand_over_removes_the_officers_own_access(cases: World) -> None:
 
 async def test_assign_refuses_strangers_and_oneself(cases: World) -> None:
     alice = await cases.session("alice")
-    with pytest.raises(UnknownCaseError, match="no active, certified handler"):
+    with pytest.raises(UnknownCaseError, match="no active, certified case officer"):
         await assign(alice, CASE_A, "mallory")
     await revoke_handler(cases.store, cases.org, "carol", force=True)
     await alice.workspace.reload()
