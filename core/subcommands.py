@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 from core.errors import (
     EXIT_INTERRUPTED,
@@ -103,6 +103,10 @@ def needing(extra: str, command: str) -> Iterator[None]:
 _EXTRA_PACKAGES = frozenset({"telegram", "PIL", "pikepdf", "lxml", "pillow_heif", "textual"})
 
 
+#: How long one error line may be before it is shortened (a hostile value in it, say).
+_MESSAGE_CHARS: Final = 1000
+
+
 def fail(message: str) -> int:
     """Print ``writein: <message>`` as one line on stderr; returns EXIT_REFUSED.
 
@@ -110,7 +114,9 @@ def fail(message: str) -> int:
     render_untrusted, and its lines (a config's several problems) are joined into one.
     """
     line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
-    print(f"writein: {render_untrusted(line, single_line=True)}", file=sys.stderr)
+    # Longer than a screen line may be: a deep path must not cut off what to do.
+    text = render_untrusted(line, single_line=True, max_chars=_MESSAGE_CHARS)
+    print(f"writein: {text}", file=sys.stderr)
     return EXIT_REFUSED
 
 

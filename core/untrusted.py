@@ -64,11 +64,13 @@ def _joins_emoji(text: str, index: int) -> bool:
     return before >= 0 and after < len(text) and _is_emoji(text[before]) and _is_emoji(text[after])
 
 
-def render_untrusted(value: object, *, single_line: bool = False) -> str:
+def render_untrusted(
+    value: object, *, single_line: bool = False, max_chars: int = _ELLIPSIS_AT
+) -> str:
     """``value`` (text, or anything ``str()`` can render) as safe plain text for the screen.
 
-    ``single_line`` shows line breaks as ``⏎`` and shortens the result to about 200
-    characters, for names, file names and table cells.
+    ``single_line`` shows line breaks as ``⏎`` and shortens the result to ``max_chars``
+    (about 200 by default), for names, file names and table cells.
     """
     text = value if isinstance(value, str) else str(value)
     text = text.replace("\r\n", "\n")
@@ -109,8 +111,8 @@ def render_untrusted(value: object, *, single_line: bool = False) -> str:
             out.append(char)
     flush_marks()
     result = "".join(out)
-    if single_line and len(result) > _ELLIPSIS_AT:
-        result = result[:_ELLIPSIS_AT] + "…"
+    if single_line and len(result) > max_chars:
+        result = result[:max_chars] + "…"
     return result
 
 

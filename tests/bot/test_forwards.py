@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 
 import pytest
 from telegram import Bot
@@ -121,9 +122,9 @@ async def test_forwards_keep_only_the_kind_of_their_origin(env, sim):
             },
         ),
     ]
-    assert "Forwarded from: a Telegram user (writein keeps no name)" in view
-    assert "Forwarded from: a group (writein keeps no name)" in view
-    assert "Open Ministry News · t.me/openministry/42 · 2025-12-06" in view
+    assert "Forwarded from a Telegram account (writein keeps no name)" in view
+    assert "Forwarded from a group (writein keeps no name)" in view
+    assert "Forwarded from the public channel “Open Ministry News” (t.me/openministry/42)" in view
 
 
 LEGACY = {
@@ -183,15 +184,27 @@ def test_legacy_forward_fields_keep_only_the_kind(fields, kept):
     assert name not in json.dumps(incoming.forward_origin)
 
 
-def test_old_bodies_with_names_still_render():
+def test_old_bodies_with_names_still_render(monkeypatch):
     """Bodies sealed before ADR 0077 kept names: they still decode and show as they were."""
+    monkeypatch.setenv("TZ", "UTC")  # the console shows local time; make it UTC here
+    time.tzset()
+    try:
+        _old_bodies_render()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def _old_bodies_render() -> None:
     old = SourceMessage(
         kind="text",
         text="x",
         forward_origin={"type": "user", "date": 1_700_000_000, "sender_name": "Olga Ivanova"},
     )
-    assert origin_text(old.forward_origin or {}) == "Olga Ivanova · 2023-11-14 22:13 UTC (user)"
-    assert origin_text({"type": "hidden_user"}) == (
-        "a Telegram user who hides their account (writein keeps no name)"
+    assert origin_text(old.forward_origin or {}) == (
+        "“Olga Ivanova” (a Telegram account), first posted 2023-11-14 22:13 UTC"
     )
-    assert origin_text({"type": "something new"}) == "an unknown origin (writein keeps no name)"
+    assert origin_text({"type": "hidden_user"}) == (
+        "a hidden account (its owner hides it from forwards)"
+    )
+    assert origin_text({"type": "something new"}) == "an origin Telegram does not name"
