@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_crypto.py
 	$(BIN)/python bench/bench_telesim.py
 	$(BIN)/python bench/bench_relay.py
+	$(BIN)/python bench/bench_console.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
