@@ -148,12 +148,11 @@ async def discrepancies(ops: StoreOperations, roster: Roster) -> list[Discrepanc
                     Discrepancy(f"officer {row.name} is assigned to {case_id} in the store only")
                 )
     retired = roster.relay_last_seq()
-    for key in await ops.list_relay_keys(purpose=KeyPurpose.SIGNING):
+    keys = await ops.list_relay_keys(purpose=KeyPurpose.SIGNING)
+    for key in keys:
         if key.version in retired and key.status is not KeyStatus.RETIRED:
             found.append(Discrepancy(f"relay key v{key.version} is retired in the roster only"))
-    known = set(roster.relay_certificates())
-    for key in await ops.list_relay_keys(purpose=KeyPurpose.SIGNING):
-        known.discard(key.version)
+    known = set(roster.relay_certificates()) - {key.version for key in keys}
     for version in sorted(known):
         found.append(Discrepancy(f"the store lost the row of relay key v{version}"))
     return found

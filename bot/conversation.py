@@ -626,21 +626,8 @@ class Conversation:
         if inc.file is not None:
             try:
                 ref, row = await self._fetch_attachment(inc)
-            except MediaError:
-                self._delete_incoming(turn)
-                self._say(turn, t, "refuse.bad_image")
-                return
-            except _TooLarge:
-                self._delete_incoming(turn)
-                self._say(turn, t, "refuse.file_too_large", limit_mb=self.relay.max_attachment_mb)
-                return
-            except BadRequest as exc:
-                # Telegram will not hand the file out (expired, unknown): retrying cannot
-                # help, and an update retried forever would hold up every later one.
-                # Network errors still propagate, so the update is kept and tried again.
-                log.warning("attachment not downloadable: %s", type(exc).__name__)
-                self._delete_incoming(turn)
-                self._say(turn, t, "refuse.unsupported")
+            except (MediaError, _TooLarge, BadRequest) as exc:
+                self._refuse_file(turn, t, exc)
                 return
             attachments, rows = (ref,), (row,)
         body = SourceMessage(
@@ -755,6 +742,20 @@ class Conversation:
         case_id = case.case_id
         turn.then(lambda: self._send_briefly(chat, html, case_id, ACK_LIFETIME), coalesce=key)
 
+    def _refuse_file(self, turn: Turn, t: Translator, exc: Exception) -> None:
+        """A file the relay will not take: the source's copy goes, and one line says why."""
+        self._delete_incoming(turn)
+        if isinstance(exc, MediaError):
+            self._say(turn, t, "refuse.bad_image")
+        elif isinstance(exc, _TooLarge):
+            self._say(turn, t, "refuse.file_too_large", limit_mb=self.relay.max_attachment_mb)
+        else:
+            # Telegram will not hand the file out (BadRequest: expired, unknown): retrying
+            # cannot help, and an update retried forever would hold up every later one.
+            # Network errors still propagate, so the update is kept and tried again.
+            log.warning("attachment not downloadable: %s", type(exc).__name__)
+            self._say(turn, t, "refuse.unsupported")
+
     # -- documents (docs/decisions/0080) ----------------------------------------------------
 
     async def _document(self, turn: Turn, case: Case, t: Translator) -> None:
@@ -763,14 +764,8 @@ class Conversation:
         assert inc.file is not None
         try:
             data = await self._download(inc)
-        except _TooLarge:
-            self._delete_incoming(turn)
-            self._say(turn, t, "refuse.file_too_large", limit_mb=self.relay.max_attachment_mb)
-            return
-        except BadRequest as exc:
-            log.warning("attachment not downloadable: %s", type(exc).__name__)
-            self._delete_incoming(turn)
-            self._say(turn, t, "refuse.unsupported")
+        except (_TooLarge, BadRequest) as exc:
+            self._refuse_file(turn, t, exc)
             return
         # Parsers of hostile files run in a child process bounded in memory and time.
         cleaned = await clean_isolated(data, name=inc.file.name or "", mime=inc.file.mime or "")

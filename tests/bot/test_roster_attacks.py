@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from admin.enrolment import revoke_handler
 from admin.roster import roster_report
@@ -26,14 +25,13 @@ from core.config import Config
 from core.payload import Reply, encode_body
 from core.roster import HeadMemory, RosterError
 from crypto import Direction, Envelope, seal
-from gateway.app import build_app
-from gateway.auth import GATEWAY, TrustKeeper
 from handlers._errors import NotAssignedError, NotCertifiedError, StoreUnreachableError
 from handlers.cases import list_cases, require_assigned
 from handlers.compose import send_reply
 from handlers.identity import HandlerIdentity
 from handlers.session import Session, open_workspace, start_session
-from store import open_existing_store, sqlite_path
+from store import sqlite_path
+from tests.support.gateway import serve_gateway
 from tests.support.relay_env import RelayEnv
 from tests.support.world import retire_relay_key
 
@@ -61,18 +59,11 @@ async def session_of(env: RelayEnv, name: str, config: Config | None = None) -> 
         raise
 
 
-async def serve_gateway(env: RelayEnv, tmp: Path, cleanup: list[Any]) -> Config:
+async def through_a_gateway(env: RelayEnv, tmp: Path, cleanup: list[Any]) -> Config:
     """A gateway on the relay's store, and a console configuration that reaches it."""
-    db = await open_existing_store(env.config.store_url)
-    cleanup.append(db.close)
-    keeper = TrustKeeper(db, env.config.trust.org_fingerprint, HeadMemory(tmp / "gateway.head"))
-    app = build_app(db, keeper)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    cleanup.append(runner.cleanup)
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    origin = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    app[GATEWAY].origin = origin
+    origin = await serve_gateway(
+        env.config.store_url, env.config.trust.org_fingerprint, tmp / "gateway.head", cleanup
+    )
     officer = tmp / "officer"
     officer.mkdir()
     console = env.config.console.model_copy(update={"url": origin})
@@ -102,7 +93,7 @@ async def sessions(env: RelayEnv, tmp_path: Path, request: pytest.FixtureRequest
     gateway (the attacks must fail on both paths to the store)."""
     opened: list[Session] = []
     cleanup: list[Any] = []
-    config = None if request.param == "local" else await serve_gateway(env, tmp_path, cleanup)
+    config = None if request.param == "local" else await through_a_gateway(env, tmp_path, cleanup)
 
     async def open_as(name: str) -> Session:
         opened.append(await session_of(env, name, config))

@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 import store
 from admin.keyring import RelayKeys
@@ -31,7 +30,6 @@ from admin.roster import org_roster
 from admin.setup import Layout
 from core.config import Config, load_config
 from core.payload import AttachmentRef, IntakeAnswer, SourceMessage, encode_body
-from core.roster import HeadMemory
 from crypto import (
     Direction,
     SigningKeyPair,
@@ -39,11 +37,10 @@ from crypto import (
     seal_chunks,
     unverified_header,
 )
-from gateway.app import build_app
-from gateway.auth import GATEWAY, TrustKeeper
 from handlers.identity import HandlerIdentity, read_identity, write_identity
 from handlers.session import Session, Workspace, open_workspace, start_session
-from store import Store, open_existing_store, open_store
+from store import Store, open_store
+from tests.support.gateway import serve_gateway
 from tests.support.world import WEAK, found, open_case
 
 INSECURE = WEAK
@@ -172,18 +169,12 @@ class World:
 
     async def serve(self) -> None:
         """Start the gateway on loopback and point the console's config at it."""
-        db = await open_existing_store(self.config.store_url)
-        self._cleanup.append(db.close)
-        keeper = TrustKeeper(
-            db, self.config.trust.org_fingerprint, HeadMemory(self.root / "gateway.head")
+        origin = await serve_gateway(
+            self.config.store_url,
+            self.config.trust.org_fingerprint,
+            self.root / "gateway.head",
+            self._cleanup,
         )
-        app = build_app(db, keeper)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        self._cleanup.append(runner.cleanup)
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        origin = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        app[GATEWAY].origin = origin
         write_config(self.root, self.config.trust.org_fingerprint, url=origin)
         self.config = load_config(self.config_path)
         self.path = "gateway"
