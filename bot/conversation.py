@@ -16,7 +16,8 @@ import time
 import unicodedata
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any, cast
 
 from telegram import Bot
@@ -24,6 +25,7 @@ from telegram.error import BadRequest, TelegramError
 
 from admin.keyring import RelayKeyRing
 from admin.refs import (
+    open_chat_ref,
     open_dialogue,
     seal_chat_ref,
     seal_dialogue,
@@ -43,7 +45,7 @@ from bot.documents import Cleaned, clean_isolated
 from bot.incoming import ATTACHMENT_KINDS, Incoming, Kind
 from bot.media import MediaError, sniff_mime, strip_image_metadata
 from bot.offload import argon2_work
-from bot.phrase import PhraseError, new_phrase, normalise_phrase
+from bot.phrase import PhraseError, fingerprint_words, new_phrase, normalise_phrase
 from bot.sealing import SealedAttachmentRows, seal_attachment, seal_source_message
 from bot.supervise import Backoff
 from bot.telegram_io import Buttons, TelegramIO
@@ -64,6 +66,15 @@ log = logging.getLogger("writein.relay")
 ACK_LIFETIME = timedelta(seconds=30)
 # Messages that name the case ID leave the chat after this (docs/decisions/0053).
 CASE_ID_LIFETIME = timedelta(minutes=10)
+# The notice a recovery leaves in the previous chat: under Telegram's 48 h delete window.
+MOVED_NOTICE_LIFETIME = timedelta(hours=47)
+# /panic's answer says how to delete the chat: long enough to read, then gone (ADR 0087).
+PANIC_NOTE_LIFETIME = timedelta(minutes=2)
+# The advice to turn on Telegram's own auto-delete, until Telegram's window closes.
+ADVICE_LIFETIME = timedelta(hours=47)
+PANIC = "panic"
+# The recovery phrase, if "I saved it" is never pressed: inside Telegram's 48 h window.
+PHRASE_LIFETIME = timedelta(hours=47)
 IMAGE_MIMES = frozenset({"image/jpeg", "image/png", "image/webp"})
 FORGET_YES, FORGET_KEEP = "forget:yes", "forget:keep"
 # A document that still reveals something waits for the source's choice (doc:<action>:<token>).
@@ -150,6 +161,10 @@ class Conversation:
         turn = Turn(inc, lookup)
         if inc.kind is Kind.BUTTON:
             turn.then(lambda: self.io.answer_button(inc.callback_id))
+        if case is not None and _is_panic(inc):
+            # Whatever was being asked, the chat is cleared first (ADR 0087).
+            self._panic(turn, case)
+            return turn
         if state is not None:
             await self._step(turn, state, case)
         elif case is not None:
@@ -209,9 +224,16 @@ class Conversation:
         turn.then(lambda: self._send_briefly(chat, html, case_id, lifetime))
 
     async def _send_briefly(
-        self, chat: int, text: str, case_id: str, lifetime: timedelta, *, quiet: bool = False
+        self,
+        chat: int,
+        text: str,
+        case_id: str,
+        lifetime: timedelta,
+        *,
+        quiet: bool = False,
+        buttons: Buttons | None = None,
     ) -> None:
-        mid = await self.io.say(chat, text, quiet=quiet)
+        mid = await self.io.say(chat, text, buttons, quiet=quiet)
         if mid is None:
             return
         ref = seal_message_ref(self.ring, case_id, chat, mid)
@@ -244,6 +266,11 @@ class Conversation:
         inc = turn.incoming
         if inc.kind is Kind.COMMAND and inc.command == "recover":
             await self._start_recover(turn, "en")
+            return
+        if inc.kind is Kind.COMMAND and inc.command == "verify":
+            self._delete_incoming(turn)
+            self._verify(turn, catalog("en"))
+            self._ask_language(turn)
             return
         if inc.kind is not Kind.BUTTON:
             # Nothing is kept before consent, and the chat keeps nothing either: not even
@@ -284,6 +311,11 @@ class Conversation:
             # Help, not "choose a button": the question asked stays open.
             self._delete_incoming(turn)
             self._say(turn, catalog(state.language), "help.body")
+            return
+        if inc.kind is Kind.COMMAND and inc.command == "verify" and state.step is not Step.RECOVER:
+            # Checking the bot before saying anything is what the briefing asks for.
+            self._delete_incoming(turn)
+            self._verify(turn, catalog(state.language))
             return
         onboarding = case is None and state.step in (Step.LANGUAGE, Step.CONSENT)
         if onboarding and inc.kind is Kind.COMMAND and inc.command in ("start", "cancel"):
@@ -336,7 +368,9 @@ class Conversation:
             self._say(turn, catalog(lang), "language.changed")
             return
         t = catalog(lang)
-        self._say(turn, t, "briefing.body")
+        chat = turn.incoming.chat_id
+        briefing = self._briefing(t)
+        turn.then(lambda: self.io.say(chat, briefing))
         buttons = [
             [
                 (t.plain("consent.button.continue"), "consent:yes"),
@@ -345,6 +379,18 @@ class Conversation:
         ]
         self._say(turn, t, "consent.question", buttons)
         self._save(turn, DialogueState(step=Step.CONSENT, language=lang))
+
+    def _briefing(self, t: Translator) -> str:
+        """The briefing, opened by who runs the bot and where to check it (ADR 0086)."""
+        org = self.config.organisation
+        body = t.gettext("briefing.body")
+        if org.name and org.url:
+            return t.gettext("briefing.official", organisation=org.name, url=org.url) + (
+                "\n\n" + body
+            )
+        if org.name:
+            return t.gettext("briefing.organisation", organisation=org.name) + "\n\n" + body
+        return body
 
     async def _on_consent(self, turn: Turn, state: DialogueState, case: Case | None) -> None:
         inc = turn.incoming
@@ -491,10 +537,17 @@ class Conversation:
         phrase = new_phrase()
         stored = await self._recovery_hash_off_loop(phrase)
         turn.write(lambda tx: tx.set_case_recovery_hash(case_id, stored))
-        self._say(
-            turn, t, "case.phrase", [[(t.plain("case.button.saved"), "saved")]], phrase=phrase
-        )
+        self._show_phrase(turn, t, phrase, case_id)
         self._save(turn, DialogueState(step=Step.PHRASE, language=state.language, case_id=case_id))
+
+    def _show_phrase(self, turn: Turn, t: Translator, phrase: str, case_id: str) -> None:
+        # It passes through Telegram on its way (docs/threat-model.md, "Honest limits").
+        # "I saved it" deletes it; its deletion is also recorded, so that /panic takes it
+        # and it leaves before Telegram's 48 h window closes if the button is never pressed.
+        html = t.gettext("case.phrase", phrase=phrase)
+        buttons: Buttons = [[(t.plain("case.button.saved"), "saved")]]
+        chat = turn.incoming.chat_id
+        turn.then(lambda: self._send_briefly(chat, html, case_id, PHRASE_LIFETIME, buttons=buttons))
 
     async def _recovery_hash_off_loop(self, phrase: str) -> bytes:
         return await argon2_work(self._recovery_hash, phrase)
@@ -514,6 +567,10 @@ class Conversation:
             chat, mid = inc.chat_id, inc.message_id
             turn.then(lambda: self.io.delete(chat, mid))
             self._end(turn)
+            if case is not None:
+                # Before "you can write now", so that the last word is the invitation.
+                case_id = case.case_id
+                turn.then(lambda: self._advise_auto_delete(chat, case_id, t))
             self._say(turn, t, "case.ready")
             return
         if case is not None and inc.kind not in (Kind.BUTTON, Kind.COMMAND):
@@ -559,7 +616,7 @@ class Conversation:
             html = t.gettext("start.returning", case_id=case.case_id)
             self._say_briefly(turn, html, case_id=case.case_id, lifetime=CASE_ID_LIFETIME)
         elif command == "help":
-            self._say(turn, t, "help.body")
+            self._say(turn, t, "help.body", [[(t.plain("help.button.panic"), PANIC)]])
         elif command == "status":
             await self._status(turn, case, t)
         elif command == "language":
@@ -582,8 +639,62 @@ class Conversation:
             )
         elif command == "recover":
             self._say(turn, t, "recover.already_linked")
+        elif command == "verify":
+            self._verify(turn, t)
         else:
             self._say(turn, t, "command.unknown")
+
+    def _panic(self, turn: Turn, case: Case) -> None:
+        """/panic, or its button under /help: every bot message the relay knows it left in
+        the chat is deleted now (durably: they are the relay's scheduled deletions), and
+        the source is told how to delete the chat itself. The case stays linked."""
+        inc = turn.incoming
+        t = catalog(case.language)
+        case_id = case.case_id
+        now = self.clock()
+
+        async def clear(tx: StoreOperations) -> None:
+            await tx.clear_chat(case_id, now=now)
+            # The notices are going: nothing is left to tap, so their wraps go too.
+            await forget_quiet_replies_of(tx, case_id)
+
+        turn.write(clear)
+        if inc.message_id is not None:
+            # The /panic command, or the /help message whose button was pressed.
+            chat, mid = inc.chat_id, inc.message_id
+            turn.then(lambda: self.io.delete(chat, mid))
+        held = [k for k, v in self.held_documents.items() if v.lookup == turn.lookup_hash]
+        for token in held:
+            del self.held_documents[token]
+        html = t.gettext("panic.done")
+        chat = inc.chat_id
+        turn.then(lambda: self._send_briefly(chat, html, case_id, PANIC_NOTE_LIFETIME, quiet=True))
+
+    async def _advise_auto_delete(self, chat: int, case_id: str, t: Translator) -> None:
+        """Telegram's own auto-delete is a second layer that works while the relay is down:
+        if it is off for this chat, say how to turn it on (ADR 0087)."""
+        try:
+            info = await self.io.call("getChat", lambda: self.bot.get_chat(chat))
+        except TelegramError as exc:
+            log.info("chat settings not read: %s", type(exc).__name__)
+            return
+        if info.message_auto_delete_time:
+            return
+        html = t.gettext("autodelete.off")
+        await self._send_briefly(chat, html, case_id, ADVICE_LIFETIME, quiet=True)
+
+    def _verify(self, turn: Turn, t: Translator) -> None:
+        """The organisation key's fingerprint as words, and where to compare them (0086)."""
+        words = " ".join(fingerprint_words(self.config.trust.org_fingerprint))
+        try:
+            username = self.bot.username
+        except RuntimeError:  # PTB before initialize(): the relay always initialises first
+            username = ""
+        url = self.config.organisation.url
+        if url:
+            self._say(turn, t, "verify.body", words=words, url=url, username=username)
+        else:
+            self._say(turn, t, "verify.no_page", words=words, username=username)
 
     async def _status(self, turn: Turn, case: Case, t: Translator) -> None:
         recent = await self.store.list_envelopes(
@@ -639,8 +750,25 @@ class Conversation:
             media_group=inc.media_group_id,
             attachments=attachments,
         )
+        first = await self._first_message(case)
         await self._seal_and_store(turn, case, body, rows)
         self._acknowledge(turn, case, t)
+        if first:
+            self._tell_response_time(turn, case, t)
+
+    async def _first_message(self, case: Case) -> bool:
+        """Whether this is the source's first message after onboarding: the case holds
+        just the intake's answers (one envelope per question, answered or skipped)."""
+        if not self.config.organisation.response_time:
+            return False
+        count = await self.store.count_envelopes(case.case_id, direction=Direction.IN)
+        return count == len(self.config.intake.questions)
+
+    def _tell_response_time(self, turn: Turn, case: Case, t: Translator) -> None:
+        when = _localised(self.config.organisation.response_time, case.language)
+        html = t.gettext("first.response_time", when=when)
+        # Said once, and gone again with the messages naming the case (ADR 0053).
+        self._say_briefly(turn, html, case_id=case.case_id, lifetime=CASE_ID_LIFETIME)
 
     def _refusal(self, inc: Incoming) -> str | None:
         kind = inc.kind
@@ -965,21 +1093,82 @@ class Conversation:
         if target is None:
             self._say(turn, t, "recover.wrong")
             return
+        await self._relink(turn, target)
+
+    async def _relink(self, turn: Turn, target: Case) -> None:
+        """The phrase was right: move the case to this account, loudly (ADR 0085).
+
+        In one transaction: this account's lookup hash and chat, a NEW recovery hash (the
+        words just used match nothing any more) and an event officers see in the thread.
+        Then the previous chat, if the relay can still reach it, gets a neutral notice;
+        this chat gets the case ID and its new words.
+        """
+        inc = turn.incoming
         case_id = target.case_id
+        t = catalog(target.language)
+        today = self.clock().date()
+        if await _recoveries_on(self.store, case_id, today) >= self.relay.recover_per_case_per_day:
+            # Someone holds the current words, but the case moved too often today: refused,
+            # and officers see that it was tried.
+            self._end(turn)
+            refused_at = self.clock()
+            turn.write(
+                lambda tx: tx.append_audit(
+                    "relay", "source-recover-refused", case_id=case_id, now=refused_at
+                )
+            )
+            tomorrow = datetime.combine(today + timedelta(days=1), dt_time(), tzinfo=UTC)
+            minutes = max(1, math.ceil((tomorrow - self.clock()).total_seconds() / 60))
+            self._say(turn, t, "recover.too_many", minutes=minutes)
+            return
+        previous = self._previous_chat(target, inc.chat_id)
         lookup = turn.lookup_hash
         chat_ref = seal_chat_ref(self.ring, case_id, inc.chat_id)
+        phrase = new_phrase()
+        renewed = await self._recovery_hash_off_loop(phrase)
+        detail = "from another account" if previous is not None else "after /forget"
+        now = self.clock()
 
         async def relink(tx: StoreOperations) -> None:
+            if previous is not None:
+                # What the bot left in the previous chat (reply notices, the case ID) goes
+                # from a phone that may be lost or seized; the notice below is sent after.
+                await tx.clear_chat(case_id, now=now)
+                await forget_quiet_replies_of(tx, case_id)
             await tx.set_case_lookup_hash(case_id, lookup)
             await tx.set_case_chat_ref(case_id, chat_ref)
+            await tx.set_case_recovery_hash(case_id, renewed)
             await tx.set_case_flag(case_id, CaseFlag.FORGOTTEN, False)
             await tx.set_case_flag(case_id, CaseFlag.UNREACHABLE, False)
-            await tx.append_audit("relay", "source-recovered", case_id=case_id)
+            await tx.append_audit(
+                "relay", "source-recovered", case_id=case_id, detail=detail, now=now
+            )
 
         turn.write(relink)
-        self._end(turn)
-        html = catalog(target.language).gettext("recover.success", case_id=case_id)
+        if previous is not None:
+            notice = t.gettext("recover.moved")
+            old_chat = previous
+            # Silent, naming nothing, and gone again before Telegram's 48 h delete window
+            # closes: whoever holds the old phone learns only that the chat was moved.
+            turn.then(
+                lambda: self._send_briefly(
+                    old_chat, notice, case_id, MOVED_NOTICE_LIFETIME, quiet=True
+                )
+            )
+        html = t.gettext("recover.success", case_id=case_id)
         self._say_briefly(turn, html, case_id=case_id, lifetime=CASE_ID_LIFETIME)
+        self._show_phrase(turn, t, phrase, case_id)
+        self._save(turn, DialogueState(step=Step.PHRASE, language=target.language, case_id=case_id))
+
+    def _previous_chat(self, case: Case, chat_id: int) -> int | None:
+        """The chat the case was linked to, if the relay still knows it (not after /forget)."""
+        if case.sealed_chat_ref is None or CaseFlag.FORGOTTEN in case.flags:
+            return None
+        try:
+            previous = open_chat_ref(self.ring, case.case_id, case.sealed_chat_ref)
+        except CryptoError:
+            return None
+        return previous if previous != chat_id else None
 
 
 class _TooLarge(Exception):
@@ -1009,10 +1198,29 @@ _NOTE_DELETION = Backoff(first=0.5, cap=5.0, give_up_after=6)
 _INVISIBLE = frozenset("\u2800\u3164\uffa0\u115f\u1160")
 
 
+async def _recoveries_on(store: Store, case_id: str, day: date) -> int:
+    """How often the case was recovered on ``day`` (UTC), read from the audit log."""
+    count, after = 0, None
+    while True:
+        page = await store.list_audit(
+            case_id=case_id, action="source-recovered", after_seq=after, limit=500
+        )
+        count += sum(1 for entry in page if entry.at == day)
+        if len(page) < 500:
+            return count
+        after = page[-1].seq
+
+
 def _blank(text: str) -> bool:
     return all(
         c.isspace() or c in _INVISIBLE or unicodedata.category(c) in ("Cf", "Cc") for c in text
     )
+
+
+def _is_panic(inc: Incoming) -> bool:
+    if inc.kind is Kind.COMMAND:
+        return inc.command == PANIC
+    return inc.kind is Kind.BUTTON and inc.callback_data == PANIC
 
 
 def _answers(step: Step, inc: Incoming) -> bool:

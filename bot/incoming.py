@@ -176,6 +176,8 @@ def _from_message(update_id: int, message: Message, *, edited: bool) -> Incoming
     user = message.from_user
     if user is None or user.is_bot or message.chat.type != "private":
         return None
+    if message.message_auto_delete_timer_changed is not None:
+        return None  # the source turned Telegram's auto-delete on or off: nothing to take
     kind, file = _file_and_kind(message)
     command, args = (None, "")
     if kind is Kind.TEXT and not edited:

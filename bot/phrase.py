@@ -39,6 +39,7 @@ __all__ = [
     "PHRASE_WORDS",
     "WORDLIST_SHA256",
     "PhraseError",
+    "fingerprint_words",
     "new_phrase",
     "normalise_phrase",
     "wordlist",
@@ -110,6 +111,29 @@ def _randbelow(rng: RandomSource, n: int) -> int:
         value = random_bits(rng, bits)
         if value < n:
             return value
+
+
+# --- a fingerprint as words (/verify, docs/decisions/0086) --------------------
+
+FINGERPRINT_WORDS: Final = 10  # 7776**10 > 2**128: every bit of the fingerprint is in them
+
+
+def fingerprint_words(fingerprint: str) -> tuple[str, ...]:
+    """The organisation key's fingerprint (128 bits, 32 hex digits however spaced) as ten
+    list words: the number written in base 7,776, most significant word first.
+
+    Deterministic and reversible, so the words published on the official page and the
+    words the bot shows can be compared one by one; a different key gives other words.
+    """
+    digits = "".join(c for c in fingerprint.upper() if c not in " \t:-")
+    if len(digits) != 32 or any(c not in "0123456789ABCDEF" for c in digits):
+        raise ValueError("a fingerprint is 32 hexadecimal digits")
+    value = int(digits, 16)
+    out: list[str] = []
+    for _ in range(FINGERPRINT_WORDS):
+        value, index = divmod(value, WORDLIST_SIZE)
+        out.append(wordlist()[index])
+    return tuple(reversed(out))
 
 
 # --- reading what people type ---------------------------------------------
@@ -185,3 +209,23 @@ def normalise_phrase(text: str, *, words: int = PHRASE_WORDS) -> str:
                 f"word {position} is not in the word list", count=words, position=position
             )
     return " ".join(w for w in resolved if w is not None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bot.phrase fingerprint "<fingerprint>"``: the words /verify shows."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or args[0] != "fingerprint":
+        print('usage: python -m bot.phrase fingerprint "<organisation fingerprint>"')
+        return 2
+    try:
+        print(" ".join(fingerprint_words(args[1])))
+    except ValueError as exc:
+        print(f"error: {exc}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

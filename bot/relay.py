@@ -60,7 +60,7 @@ HOUSEKEEPING_SECONDS = 300.0
 # Telegram keeps an unconfirmed update for 24 h: remembering processed ids for a week
 # covers any replay.
 PROCESSED_RETENTION = timedelta(days=7)
-MENU_COMMANDS = ("start", "status", "recover", "language", "forget", "help")
+MENU_COMMANDS = ("start", "status", "recover", "language", "forget", "verify", "panic", "help")
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 TRUST_TTL = 10.0
 #: How often a relay whose roster does not verify tries again (alarming each time).

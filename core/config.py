@@ -107,6 +107,9 @@ class RelayConfig(_Section):
     recover_attempts_per_hour: Annotated[int, Field(ge=1, le=100)] = 5
     # All accounts together: each guess costs an Argon2id derivation (64 MiB, ~0.2 s).
     recover_attempts_global_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 200
+    # Successful recoveries of one case per UTC day (ADR 0085): a case cannot be passed
+    # from account to account; the count is kept in the audit log, so a restart keeps it.
+    recover_per_case_per_day: Annotated[int, Field(ge=1, le=100)] = 2
     # A new inbox key every this many seconds; an update's key is erased at most two
     # epochs after it was processed (ADR 0083: forward-secret intake, W = 2 × this).
     inbox_key_seconds: Annotated[int, Field(ge=1, le=300)] = 20
@@ -216,6 +219,47 @@ def _loopback(host: str) -> bool:
         return False
 
 
+class OrganisationConfig(_Section):
+    """Who runs this bot, and the page where sources can check it (ADR 0086)."""
+
+    # Named in the briefing; empty: the briefing names nobody (not recommended).
+    name: Annotated[str, Field(max_length=100)] = ""
+    # The official page that publishes the bot's @username and the organisation key's
+    # fingerprint (as hex and as /verify's words): https://, or http:// on a .onion.
+    url: Annotated[str, Field(max_length=300)] = ""
+    # How soon a source may expect a reply, per language ("within two working days"),
+    # said after their first message; English is the fallback. Empty: not said.
+    response_time: dict[Language, Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if any(c in value for c in "\r\n\t"):
+            raise ValueError("must be one line")
+        return value.strip()
+
+    @field_validator("url")
+    @classmethod
+    def _official_page(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        if parts.scheme == "http" and host.endswith(".onion"):
+            return value
+        if parts.scheme != "https" or not host or parts.username or parts.password:
+            raise ValueError("must be an https:// URL (or http:// on a .onion address)")
+        return value
+
+    @model_validator(mode="after")
+    def _response_time_in_english(self) -> OrganisationConfig:
+        if self.response_time and "en" not in self.response_time:
+            raise ValueError("organisation.response_time needs at least an English text (en)")
+        return self
+
+
 class RetentionConfig(_Section):
     # 0 keeps everything; otherwise the relay purges envelopes older than this many days.
     days: Annotated[int, Field(ge=0)] = 0
@@ -226,6 +270,7 @@ class Config(_Section):
     store: StoreConfig = StoreConfig()
     telegram: TelegramConfig = TelegramConfig()
     trust: TrustConfig = TrustConfig()
+    organisation: OrganisationConfig = OrganisationConfig()
     relay: RelayConfig = RelayConfig()
     intake: IntakeConfig = IntakeConfig()
     console: ConsoleConfig = ConsoleConfig()

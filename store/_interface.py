@@ -611,6 +611,14 @@ class StoreOperations(Protocol):
         """Audit entries (of one case, of one action), oldest first."""
         ...
 
+    async def clear_chat(self, case_id: str, *, now: datetime | None = None) -> int:
+        """The source pressed /panic: every bot message the store knows of is to leave the
+        chat now. Delivered replies' references become deletions due ``now`` (and leave
+        the outbox); the case's other deletions fall due now. Unlike `forget_chat_links`,
+        the case keeps its chat and pending replies stay pending. Returns the replies moved.
+        """
+        ...
+
 
 class Store(StoreOperations, Protocol):
     """A case store: the operations plus transactions and lifecycle."""

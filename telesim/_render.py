@@ -65,6 +65,9 @@ def chat_full_info_json(world: World, user: UserRecord) -> dict[str, Any]:
     )
     if user.hide_forwards:
         data["has_private_forwards"] = True
+    chat = world.chats.get(user.id)
+    if chat is not None and chat.auto_delete_seconds:
+        data["message_auto_delete_time"] = chat.auto_delete_seconds
     return data
 
 

@@ -58,6 +58,8 @@ class MessageRecord:
     silent: bool = False
     reply_to: int | None = None
     edit_date: int | None = None
+    # When Telegram deletes the message by itself (the chat's auto-delete timer), if ever.
+    auto_delete_at: float | None = None
     bot_reactions: list[dict[str, Any]] = field(default_factory=list)
     user_reactions: list[dict[str, Any]] = field(default_factory=list)
 
@@ -81,6 +83,9 @@ class ChatRecord:
     blocked: bool = False
     chat_action: tuple[str, float] | None = None
     menu_button: dict[str, Any] | None = None
+    # The user's auto-delete timer for this chat, in seconds (0: off): ChatFullInfo's
+    # message_auto_delete_time. Messages sent while it is on go when it runs out.
+    auto_delete_seconds: int = 0
 
     def new_message_id(self) -> int:
         message_id = self.next_message_id
@@ -198,12 +203,25 @@ class World:
         self._next_media_group += 1
         return str(self._next_media_group)
 
+    def expire(self, chat: ChatRecord) -> ChatRecord:
+        """Remove what the chat's auto-delete timer has taken by now (Telegram does it on
+        its own clock; the simulator whenever the chat is looked at)."""
+        now = self.clock.now()
+        gone = [
+            mid
+            for mid, m in chat.messages.items()
+            if m.auto_delete_at is not None and m.auto_delete_at <= now
+        ]
+        for mid in gone:
+            del chat.messages[mid]
+        return chat
+
     def find_chat(self, chat_id: int | str) -> ChatRecord:
         """The chat ``chat_id`` names, if the bot knows it (400 chat not found)."""
         if isinstance(chat_id, int):
             chat = self.chats.get(chat_id)
             if chat is not None and chat.started:
-                return chat
+                return self.expire(chat)
         # Bots cannot look private chats up by @username.
         raise bad_request(CHAT_NOT_FOUND)
 
@@ -255,6 +273,8 @@ class World:
             silent=silent,
             reply_to=reply_to,
         )
+        if chat.auto_delete_seconds:
+            message.auto_delete_at = self.clock.now() + chat.auto_delete_seconds
         chat.messages[message.message_id] = message
         if from_bot:
             chat.chat_action = None  # a message ends the bot's "typing..."

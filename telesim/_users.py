@@ -28,6 +28,8 @@ from telesim._views import CallbackAnswer, ChatMessage
 
 MediaKind = Literal["photo", "video", "document", "audio"]
 _ALBUM_FAMILY = {"photo": "visual", "video": "visual", "document": "document", "audio": "audio"}
+AUTO_DELETE_MIN = 86_400  # the apps offer 1 day, 1 week, 1 month or a custom period
+AUTO_DELETE_MAX = 365 * 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +95,7 @@ class SimUser:
 
     @property
     def _chat(self) -> ChatRecord:
-        return self._world.chats[self.id]
+        return self._world.expire(self._world.chats[self.id])
 
     # -- sending --------------------------------------------------------------
 
@@ -352,6 +354,21 @@ class SimUser:
             del self._chat.messages[message_id]
         self._world.touch()
         await asyncio.sleep(0)
+
+    async def set_auto_delete(self, seconds: int) -> ChatMessage:
+        """Turn the chat's auto-delete timer on (seconds: a day to a year, as the apps offer)
+        or off (0). Telegram posts a service message about it, which the bot receives;
+        messages sent from now on go by themselves when the timer runs out."""
+        if seconds != 0 and not AUTO_DELETE_MIN <= seconds <= AUTO_DELETE_MAX:
+            raise UserActionError("auto-delete is off (0) or from one day to one year")
+        chat = self._chat
+        chat.started = True
+        chat.auto_delete_seconds = seconds
+        content = {"message_auto_delete_timer_changed": {"message_auto_delete_time": seconds}}
+        message = self._world.add_message(chat, from_bot=False, kind="service", content=content)
+        self._world.push_update("message", message_json(self._world, message))
+        await asyncio.sleep(0)
+        return message_view(self._world, message)
 
     async def block(self) -> None:
         """Block the bot: its messages now fail with 403; it gets ``my_chat_member``."""

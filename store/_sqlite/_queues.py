@@ -501,3 +501,29 @@ class QueueOps(SqliteBase):
         async with self._read() as db:
             row = await fetch_one(db, sql, params)
         return 0 if row is None else int(row[0])
+
+    async def clear_chat(self, case_id: str, *, now: datetime | None = None) -> int:
+        # /panic (ADR 0087): what the relay knows it left in the chat goes now; the links
+        # to the chat stay (unlike forget_chat_links), and replies still pending stay too.
+        case_id = check.case_id(case_id)
+        moment = epoch(now_or(now))
+        async with self._write(several=True) as db:
+            moved = await execute(
+                db,
+                "INSERT INTO scheduled_deletions (case_id, sealed_ref, due_at)"
+                " SELECT case_id, sent_ref, ? FROM outbox"
+                " WHERE case_id = ? AND sent_ref IS NOT NULL",
+                (moment, case_id),
+            )
+            await execute(
+                db,
+                "UPDATE outbox SET sent_ref = NULL, self_destruct_at = NULL"
+                " WHERE case_id = ? AND sent_ref IS NOT NULL",
+                (case_id,),
+            )
+            await execute(
+                db,
+                "UPDATE scheduled_deletions SET due_at = min(due_at, ?) WHERE case_id = ?",
+                (moment, case_id),
+            )
+        return moved

@@ -145,7 +145,7 @@ def test_briefing_says_what_it_must(language):
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
 def test_command_descriptions_fit_telegram(language):
     t = catalog(language)
-    for command in ("start", "status", "recover", "language", "forget", "help"):
+    for command in ("start", "status", "recover", "language", "forget", "verify", "panic", "help"):
         text = t.plain(f"command.{command}")
         assert 1 <= len(text) <= 256 and "<" not in text
 
