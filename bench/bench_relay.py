@@ -10,11 +10,14 @@ Everything runs on loopback; nothing waits on a fixed sleep to start. Prints:
    the moment the last one is sealed in the store (the store is checked at the end: every
    message decrypts, exactly once). Beside it, a bare python-telegram-bot relay (no
    crypto, no store; run as a subprocess of this file) that makes the same Bot API calls
-   per message as writein made in its first burst, against a fresh telesim of the same
-   kind. The two take turns (``--rounds`` bursts each), so that a busy machine's ups and
-   downs fall on both; the medians are reported. Goal: writein / bare >= 0.8.
+   per message as writein made in its first burst (``deleteMessages`` batches included),
+   against a fresh telesim of the same kind. The bare relay talks to Telegram through
+   python-telegram-bot's default transport (httpx), writein through its own
+   (bot/transport.py, aiohttp). The two take turns (``--rounds`` bursts each), so that a
+   busy machine's ups and downs fall on both; the medians are reported, and the CPU time
+   each relay process spent per message. Goal: writein / bare >= 0.8.
 2. **Intake latency**: from the moment telesim queued a source's update to the moment
-   the relay's deleteMessage removed the source's copy (telesim's call log), p50/p99,
+   the relay's deleteMessage(s) removed the source's copy (telesim's call log), p50/p99,
    under light paced load and during the burst of 1.
 3. **Event-loop stall**: p99 and maximum lateness of a 5 ms sleep on the relay's own
    event loop while sources onboard and other accounts guess ``/recover`` phrases, with
@@ -300,14 +303,23 @@ def keep_every_call(sim: TelegramSimulator) -> None:
 
 
 def deletion_times(sim: TelegramSimulator) -> dict[tuple[int, int], float]:
-    """(chat, message) -> when its first successful deleteMessage was answered."""
+    """(chat, message) -> when its first successful deleteMessage(s) call was answered."""
     times: dict[tuple[int, int], float] = {}
-    for call in sim.calls_to("deleteMessage"):
+    calls = sorted(
+        [*sim.calls_to("deleteMessage"), *sim.calls_to("deleteMessages")], key=lambda c: c.at
+    )
+    for call in calls:
         if not call.ok:
             continue
         with contextlib.suppress(KeyError, TypeError, ValueError):
-            key = (int(str(call.params["chat_id"])), int(str(call.params["message_id"])))
-            times.setdefault(key, call.at)
+            chat = int(str(call.params["chat_id"]))
+            ids = call.params.get("message_ids")
+            if isinstance(ids, str):
+                ids = json.loads(ids)
+            if not isinstance(ids, list):
+                ids = [call.params["message_id"]]
+            for mid in ids:
+                times.setdefault((chat, int(str(mid))), call.at)
     return times
 
 
@@ -459,6 +471,16 @@ class RssSampler:
                 await asyncio.wait_for(stop.wait(), 0.1)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, all its threads (/proc/PID/stat)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return math.nan
+    fields = stat.rsplit(")", 1)[1].split()  # the name may hold spaces; fields after it
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Burst:
     """One burst through one relay."""
@@ -467,6 +489,7 @@ class Burst:
     deleted_seconds: float  # first message sent -> last source copy deleted
     calls: Counter[str]  # the relay's calls from the first message until it went quiet
     sent: Sent
+    cpu_seconds: float  # the relay process's CPU time from the first message until quiet
 
 
 class WriteinSide:
@@ -539,6 +562,7 @@ class WriteinSide:
         args, sim = self.args, self.sim
         progress(f"writein burst {r + 1}/{args.rounds}: {args.messages} messages at once")
         before = self.count()
+        cpu0 = cpu_seconds(self.proc.pid)
         t0 = sim.clock.now()
         sent = await burst(sim, self.users, args.messages, f"burst {r}")
         self.sent += sent.texts
@@ -550,7 +574,8 @@ class WriteinSide:
         deleted = deletion_times(sim)
         deleted_at = max(deleted[key] for key in sent.at)
         calls = calls_between(sim, t0, max(stored_at, deleted_at, quiet_at))
-        return Burst(stored_at - t0, deleted_at - t0, calls, sent)
+        cpu = cpu_seconds(self.proc.pid) - cpu0
+        return Burst(stored_at - t0, deleted_at - t0, calls, sent, cpu)
 
     async def finish(self) -> None:
         """Stop the relay, then check the store: every message decrypts, exactly once."""
@@ -635,9 +660,18 @@ ACK_HTML = catalog("en").gettext("ack.received")
 
 
 def bare_child(spec: str) -> int:
-    """The bare relay, in its own process: per message the call mix it is given, in order."""
+    """The bare relay, in its own process: per message the call mix it is given, in order.
+
+    What it deletes (the source's copy, later its own acknowledgements) waits in a list per
+    chat; a ``deleteMessage`` call that falls due takes the oldest one, a
+    ``deleteMessages`` call the rest of the chat's list (writein deletes what is due in one
+    chat with one call). The last message of a burst deletes what is left, one call per
+    chat.
+    """
     options = json.loads(spec)
-    send_milli, delete_milli = int(options["send_milli"]), int(options["delete_milli"])
+    send_milli, single_milli = int(options["send_milli"]), int(options["single_milli"])
+    batch_milli, burst = int(options["batch_milli"]), int(options["burst"])
+    warm = int(options["warm"])
     app = (
         ApplicationBuilder()
         .token(TOKEN)
@@ -645,8 +679,15 @@ def bare_child(spec: str) -> int:
         .base_file_url(options["base_file_url"])
         .build()
     )
-    acks: deque[tuple[int, int]] = deque()
+    pending: dict[int, deque[int]] = {}
     handled = [0]
+
+    async def delete(bot: Bot, chat: int, ids: list[int]) -> None:
+        with contextlib.suppress(BadRequest):
+            if len(ids) == 1:
+                await bot.delete_message(chat, ids[0])
+            else:
+                await bot.delete_messages(chat, ids)
 
     async def relay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -654,18 +695,29 @@ def bare_child(spec: str) -> int:
             return
         k = handled[0]
         handled[0] += 1
-        chat = message.chat_id
-        await context.bot.delete_message(chat, message.message_id)
+        chat, bot = message.chat_id, context.bot
+        queue = pending.setdefault(chat, deque())
+        queue.append(message.message_id)
+        if k < warm:
+            await delete(bot, chat, [queue.popleft()])
+            return
+        k -= warm
         for _ in range(due(k, send_milli)):
-            ack = await context.bot.send_message(
+            ack = await bot.send_message(
                 chat, ACK_HTML, parse_mode=ParseMode.HTML, protect_content=True
             )
-            acks.append((chat, ack.message_id))
-        for _ in range(due(k, delete_milli - 1000)):
-            # writein deletes its acknowledgements later; so does this, oldest first.
-            target = acks.popleft() if acks else (chat, message.message_id)
-            with contextlib.suppress(BadRequest):
-                await context.bot.delete_message(*target)
+            queue.append(ack.message_id)
+        for _ in range(due(k, single_milli)):
+            if queue:
+                await delete(bot, chat, [queue.popleft()])
+        for _ in range(due(k, batch_milli)):
+            if len(queue) > 1:
+                ids = [queue.popleft() for _ in range(min(100, len(queue)))]
+                await delete(bot, chat, ids)
+        if (k + 1) % burst == 0:
+            for other, left in pending.items():
+                while left:
+                    await delete(bot, other, [left.popleft() for _ in range(min(100, len(left)))])
 
     app.add_handler(MessageHandler(filters.ALL, relay))
     app.run_polling(
@@ -685,9 +737,9 @@ class BareSide:
         self.log = tmp / "bare-relay.log"
         # The call mix writein made per message, as calls per 1000 messages.
         self.send_milli = round(1000 * mix["sendMessage"] / per)
-        self.delete_milli = max(1000, round(1000 * mix["deleteMessage"] / per))
+        self.single_milli = round(1000 * mix["deleteMessage"] / per)
+        self.batch_milli = round(1000 * mix["deleteMessages"] / per)
         self.sim = TelegramSimulator(token=TOKEN, seed=2, strict=False)
-        self.handled = 0
         self._stack = contextlib.AsyncExitStack()
 
     async def start(self) -> None:
@@ -707,7 +759,10 @@ class BareSide:
             "base_url": sim.base_url,
             "base_file_url": sim.base_file_url,
             "send_milli": self.send_milli,
-            "delete_milli": self.delete_milli,
+            "single_milli": self.single_milli,
+            "batch_milli": self.batch_milli,
+            "burst": self.args.messages,
+            "warm": len(self.users),
         }
         progress("starting the bare PTB relay")
         with self.log.open("wb") as out:
@@ -721,27 +776,21 @@ class BareSide:
         self._stack.push_async_callback(stop_process, self.proc)
         # Ready once it has handled a first message from each source.
         await wait_gone(self.by_id, warm.at, time.monotonic() + STEP_TIMEOUT, self.proc)
-        self.handled = len(self.users)
 
     async def burst(self, r: int) -> Burst:
         args, sim = self.args, self.sim
-        self.handled += args.messages
-        sends = planned(self.handled, self.send_milli)
-        deletes = self.handled + planned(self.handled, self.delete_milli - 1000)
         progress(f"bare burst {r + 1}/{args.rounds}: {args.messages} messages at once")
+        cpu0 = cpu_seconds(self.proc.pid)
         t0 = sim.clock.now()
         sent = await burst(sim, self.users, args.messages, f"bare {r}")
         deadline = time.monotonic() + args.timeout
-        while (
-            len(sim.calls_to("sendMessage")) < sends or len(sim.calls_to("deleteMessage")) < deletes
-        ):
-            if time.monotonic() > deadline or self.proc.returncode is not None:
-                raise BenchError(f"the bare relay did not finish:\n{tail(self.log)}")
-            await asyncio.sleep(POLL)
         await wait_gone(self.by_id, sent.at, deadline, self.proc)
-        done = max(c.at for c in sim.calls if c.method in ("sendMessage", "deleteMessage"))
+        await settled(sim, QUIET, args.timeout)
+        kinds = ("sendMessage", "deleteMessage", "deleteMessages")
+        done = max(c.at for c in sim.calls if c.method in kinds)
         deleted_at = max(deletion_times(sim)[key] for key in sent.at)
-        return Burst(done - t0, deleted_at - t0, calls_between(sim, t0, done), sent)
+        cpu = cpu_seconds(self.proc.pid) - cpu0
+        return Burst(done - t0, deleted_at - t0, calls_between(sim, t0, done), sent, cpu)
 
     async def close(self) -> None:
         await self._stack.aclose()
@@ -1177,6 +1226,8 @@ async def main(args: argparse.Namespace) -> int:
     # Each writein burst is paired with the bare one right after it (same machine load).
     ratios = [w / b for w, b in zip(writein_rates, bare_rates, strict=True)]
     ratio = statistics.median(ratios)
+    writein_cpu = statistics.median(1000 * b.cpu_seconds / m for b in intake.writein_bursts)
+    bare_cpu = statistics.median(1000 * b.cpu_seconds / m for b in intake.bare_bursts)
     paced_latency = intake.paced_latency
     burst_latency = intake.latency(intake.writein_bursts, writein)
     bare_latency = intake.latency(intake.bare_bursts, intake.bare)
@@ -1202,6 +1253,8 @@ async def main(args: argparse.Namespace) -> int:
             "ratio": ratio,
             "ratio_rounds": ratios,
             "goal_ratio": 0.8,
+            "writein_cpu_ms_per_message": writein_cpu,
+            "bare_cpu_ms_per_message": bare_cpu,
             "writein_calls_per_message": {k: v / total for k, v in writein_calls.items()},
             "bare_calls_per_message": {k: v / total for k, v in bare_calls.items()},
             "onboarding_s": writein.onboarding_seconds,
@@ -1270,6 +1323,10 @@ async def main(args: argparse.Namespace) -> int:
             f"getUpdates {writein_calls['getUpdates'] / total:.3f}"
         )
         print(f"  writein, all source copies deleted: {deleted_rate:7.1f} msg/s")
+        print(
+            f"  relay process CPU per message (user + system, all threads, until quiet): "
+            f"writein {writein_cpu:.2f} ms, bare {bare_cpu:.2f} ms"
+        )
         print(
             f"  bare PTB relay, same call mix:      {bare_rate:7.1f} msg/s   "
             f"calls/msg {per_message(bare_calls, total):.2f}: {mix_text(bare_calls, total)}; "

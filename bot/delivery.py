@@ -61,8 +61,9 @@ LEASE = timedelta(seconds=60)
 # Deletions are claimed in small batches on a short lease: after a crash, what the dead
 # relay had claimed is free again within seconds, so a source's copy never lingers.
 DELETION_LEASE = timedelta(seconds=10)
-DELETION_BATCH = 50
+DELETION_BATCH = 100
 DELETION_CONCURRENCY = 16
+DELETE_AT_ONCE = 100  # deleteMessages takes 1-100 ids
 MAX_ATTEMPTS = 12
 # Up to about 15 s, well inside the claim's lease.
 RECORD_SENT = Backoff(first=0.5, cap=8.0, give_up_after=6)
@@ -323,14 +324,26 @@ class Delivery:
             rows = await self.store.claim_due_deletions(
                 lease=DELETION_LEASE, limit=room, now=self.clock()
             )
+            by_chat: dict[int, list[tuple[int, int]]] = {}
             for row in rows:
-                if row.deletion_id not in self._deleting:  # a lease ran out mid-retry
-                    self._deleting[row.deletion_id] = asyncio.create_task(
-                        self._delete(row.deletion_id, row.case_id, row.sealed_ref),
-                        name="deletion",
-                    )
+                if row.deletion_id in self._deleting:  # a lease ran out mid-retry
+                    continue
+                try:
+                    chat_id, message_id = open_message_ref(self.ring, row.case_id, row.sealed_ref)
+                except (CryptoError, ValueError):
+                    self._deleted.append(row.deletion_id)  # nothing to act on: forget it
+                    continue
+                by_chat.setdefault(chat_id, []).append((row.deletion_id, message_id))
+            # One call per chat (deleteMessages): a source who sent a long burst has it
+            # removed in a few calls instead of one call per message.
+            for chat_id, items in by_chat.items():
+                for start in range(0, len(items), DELETE_AT_ONCE):
+                    batch = items[start : start + DELETE_AT_ONCE]
+                    task = asyncio.create_task(self._delete(chat_id, batch), name="deletion")
+                    for deletion_id, _ in batch:
+                        self._deleting[deletion_id] = task
         if wait and self._deleting:
-            await asyncio.wait(list(self._deleting.values()))
+            await asyncio.wait(set(self._deleting.values()))
         return recorded + await self._record_deleted()
 
     async def _sweep_quiet_replies(self) -> None:
@@ -353,24 +366,20 @@ class Delivery:
         """Deletions in flight or finished and not yet recorded."""
         return len(self._deleting)
 
-    async def _delete(self, deletion_id: int, case_id: str, sealed_ref: bytes) -> None:
+    async def _delete(self, chat_id: int, batch: list[tuple[int, int]]) -> None:
         try:
-            chat_id, message_id = open_message_ref(self.ring, case_id, sealed_ref)
-        except (CryptoError, ValueError):
-            done = True  # nothing this relay can act on: forget the row
-        else:
-            try:
-                async with self._deletion_gate:
-                    done = await self.io.delete(chat_id, message_id)
-            except Exception as exc:
-                # Not a Telegram refusal (those are handled in TelegramIO): said, and the
-                # row is claimed again once its lease ends, never left in flight for good.
-                log.error("a deletion failed: %s", type(exc).__name__)  # noqa: TRY400
-                done = False
-        if done:
-            self._deleted.append(deletion_id)
-        else:
-            self._deleting.pop(deletion_id, None)  # claimed again once its lease ends
+            async with self._deletion_gate:
+                gone = await self.io.delete_many(chat_id, [mid for _, mid in batch])
+        except Exception as exc:
+            # Not a Telegram refusal (those are handled in TelegramIO): said, and the
+            # rows are claimed again once their lease ends, never left in flight for good.
+            log.error("a deletion failed: %s", type(exc).__name__)  # noqa: TRY400
+            gone = set()
+        for deletion_id, message_id in batch:
+            if message_id in gone:
+                self._deleted.append(deletion_id)
+            else:
+                self._deleting.pop(deletion_id, None)  # claimed again once its lease ends
 
     async def _record_deleted(self) -> int:
         """One commit for every deletion finished since the last one."""
@@ -390,7 +399,7 @@ class Delivery:
 
     async def close(self) -> None:
         """Stop the deletions in flight (their rows are claimed again after the lease)."""
-        tasks = list(self._deleting.values())
+        tasks = list(set(self._deleting.values()))  # a batch's rows share one task
         for task in tasks:
             task.cancel()
         for result in await asyncio.gather(*tasks, return_exceptions=True):

@@ -20,6 +20,7 @@ from bot.logsafety import setup_logging
 from bot.offload import argon2_work
 from bot.relay import Relay, TokenFile
 from bot.supervise import TaskFailed, retry_until_done
+from bot.transport import AiohttpRequest
 from core.config import Config
 from core.errors import WriteinError
 from core.passphrase import RELAY, get_passphrase
@@ -94,7 +95,13 @@ async def run_relay(
 
     def make_bot(value: str) -> Bot:
         telegram = config.telegram
-        return Bot(value, base_url=telegram.base_url, base_file_url=telegram.base_file_url)
+        return Bot(
+            value,
+            base_url=telegram.base_url,
+            base_file_url=telegram.base_file_url,
+            request=AiohttpRequest(),
+            get_updates_request=AiohttpRequest(connections=1),
+        )
 
     bot = make_bot(token)
     token_file = config.telegram.token_file

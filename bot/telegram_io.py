@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -82,8 +82,9 @@ def maybe_applied(exc: NetworkError) -> bool:
     """Whether Telegram may have carried out a call that failed this way."""
     if isinstance(exc, TimedOut):
         return True
-    # PTB words a lost connection "httpx.RemoteProtocolError: …"; a 5xx answer has a status.
-    return str(exc).startswith("httpx.")
+    # The transports word a lost connection "aiohttp.ServerDisconnectedError: …" (ours,
+    # bot/transport.py) or "httpx.RemoteProtocolError: …" (PTB's); a 5xx answer has a status.
+    return str(exc).startswith(("aiohttp.", "httpx."))
 
 
 class TelegramIO:
@@ -178,6 +179,29 @@ class TelegramIO:
             log.warning("could not delete a message: %s", type(exc).__name__)
             return False
         return True
+
+    async def delete_many(self, chat_id: int, message_ids: Sequence[int]) -> set[int]:
+        """Delete messages of one chat in one call (deleteMessages); the ids now gone.
+
+        Telegram skips ids it cannot find, but refuses the whole call if one of them may
+        not be deleted: then each is deleted on its own, so one old message never keeps
+        the others in the chat.
+        """
+        ids = list(dict.fromkeys(message_ids))
+        if len(ids) == 1:
+            return set(ids) if await self.delete(chat_id, ids[0]) else set()
+        try:
+            await self.call("deleteMessages", lambda: self.bot.delete_messages(chat_id, ids))
+        except BadRequest as exc:
+            log.info("messages not deleted together (%s): one by one", type(exc).__name__)
+        except Forbidden:
+            return set(ids)  # the source blocked the bot: nothing more can be done
+        except TelegramError as exc:
+            log.warning("could not delete messages: %s", type(exc).__name__)
+            return set()
+        else:
+            return set(ids)
+        return {mid for mid in ids if await self.delete(chat_id, mid)}
 
     async def react(self, chat_id: int, message_id: int, emoji: str = "👍") -> None:
         reaction = ReactionTypeEmoji(emoji)

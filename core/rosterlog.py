@@ -39,15 +39,20 @@ async def _catch_up(ops: StoreOperations, roster: Roster) -> bool:
     or an append of ours whose transaction was rolled back): the caller verifies afresh.
     """
     head = roster.head
-    after = head.seq
     if head.seq:
         tail = await ops.list_roster(after=head.seq - 1, limit=1)
         if not tail or hashlib.sha256(tail[0]).digest() != head.digest:
             return False
-    while page := await ops.list_roster(after=after, limit=_PAGE):
-        roster.extend(page)
+    while True:
         after = roster.head.seq
-    return True
+        page = await ops.list_roster(after=after, limit=_PAGE)
+        if roster.head.seq != after:
+            # Another reader of this same copy (the relay's intake and delivery loops share
+            # one) applied entries while this page was read: read on from the new head.
+            continue
+        if not page:
+            return True
+        roster.extend(page)
 
 
 async def read_roster(

@@ -21,11 +21,11 @@ pytestmark = pytest.mark.relay_config(quiet_replies=False)
 ROUNDS = 12  # per source; below the relay's flood limit of 20 a minute
 
 
-async def eventually(check, timeout: float = 60.0) -> None:
+async def eventually(check, timeout: float = 60.0, seen=None) -> None:
     # A bound, not a measure: a loaded 2-core CI machine may take many times the usual 2 s.
     deadline = time.monotonic() + timeout
     while not await check():
-        assert time.monotonic() < deadline, f"timed out: {check.__name__}"
+        assert time.monotonic() < deadline, f"timed out: {check.__name__}, last seen {seen}"
         await asyncio.sleep(0.05)
 
 
@@ -63,16 +63,18 @@ async def test_rotation_while_the_relay_ingests_a_stream(env, sim, monkeypatch):
     try:
         _, report = await asyncio.gather(stream(), rotation())
 
+        stored: dict[int, list[str]] = {}
+
         async def all_stored() -> bool:
             for user, case in users:
-                if await texts_of(env, case.case_id) != sent[user.id]:
-                    return False
-            return True
+                stored[user.id] = await texts_of(env, case.case_id)
+            stored[0] = [str(await env.store.count_inbox())]
+            return all(stored[user.id] == sent[user.id] for user, _ in users)
 
         async def all_delivered() -> bool:
             return await env.store.count_outbox_backlog() == 0
 
-        await eventually(all_stored)
+        await eventually(all_stored, seen=stored)
         await eventually(all_delivered)
 
         async def all_removed() -> bool:

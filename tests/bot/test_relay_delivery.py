@@ -244,3 +244,15 @@ async def test_deletions_a_dead_relay_had_claimed_resume_within_seconds(env, sim
     for message in sent:
         with pytest.raises(LookupError):
             source.user.message(message.message_id)
+
+
+async def test_a_burst_leaves_the_chat_in_one_call(env, sim, source):
+    """A source who pastes a long text in many messages has them removed together
+    (deleteMessages), not with one Bot API call each."""
+    before = len(sim.calls_to("deleteMessage"))
+    sent = [await source.user.send_text(f"part {i} of a long account") for i in range(12)]
+    await env.pump()
+    visible = {m.message_id for m in source.user.visible_messages()}
+    assert not visible & {m.message_id for m in sent}
+    assert len(sim.calls_to("deleteMessages")) == 1
+    assert len(sim.calls_to("deleteMessage")) == before

@@ -9,6 +9,7 @@ from telegram.error import BadRequest
 from bot.pace import Pace
 from bot.supervise import Backoff
 from bot.telegram_io import CallStats, TelegramIO
+from bot.transport import AiohttpRequest
 from telesim import TelegramSimulator
 
 QUICK = Backoff(first=0.01, cap=0.02, give_up_after=5)
@@ -20,9 +21,11 @@ async def sim():
         yield sim
 
 
-@pytest.fixture
-async def io(sim):
-    bot = Bot(sim.token, base_url=sim.base_url, base_file_url=sim.base_file_url)
+# The relay's own transport, and PTB's default one (which TelegramIO must read alike).
+@pytest.fixture(params=["aiohttp", "httpx"])
+async def io(sim, request):
+    transport = {"request": AiohttpRequest()} if request.param == "aiohttp" else {}
+    bot = Bot(sim.token, base_url=sim.base_url, base_file_url=sim.base_file_url, **transport)
     await bot.initialize()
     try:
         yield TelegramIO(bot, pace=Pace(per_chat_interval=0.0), backoff=QUICK, stats=CallStats())
@@ -90,3 +93,37 @@ async def test_a_deletion_rides_out_a_429(sim, io):
     sim.faults.add(method="deleteMessage", error=429, retry_after=1, times=1)
     assert await io.delete(user.id, sent.message_id)
     assert sent.message_id not in {m.message_id for m in user.visible_messages()}
+
+
+async def test_a_chat_s_due_deletions_go_in_one_call(sim, io):
+    user = await chat_of(sim)
+    sent = [await user.send_text(f"message {i}") for i in range(5)]
+    ids = [m.message_id for m in sent]
+    assert await io.delete_many(user.id, ids) == set(ids)
+    assert not {m.message_id for m in user.visible_messages()} & set(ids)
+    assert len(sim.calls_to("deleteMessages")) == 1
+    assert sim.calls_to("deleteMessage") == []
+
+
+async def test_one_message_that_cannot_go_does_not_keep_the_others(sim, io):
+    user = await chat_of(sim)
+    old = await user.send_text("older than Telegram's 48 hours")
+    sim.clock.advance(hours=49)
+    fresh = [await user.send_text(f"message {i}") for i in range(3)]
+    ids = [old.message_id, *(m.message_id for m in fresh)]
+    # Telegram refuses the whole call; each is then tried alone, the old one given up.
+    assert await io.delete_many(user.id, ids) == set(ids)
+    visible = {m.message_id for m in user.visible_messages()}
+    assert old.message_id in visible and not visible & {m.message_id for m in fresh}
+    assert len(sim.calls_to("deleteMessages")) == 1
+    assert len(sim.calls_to("deleteMessage")) == 4
+
+
+async def test_a_batch_deletion_rides_out_a_dropped_connection(sim, io):
+    user = await chat_of(sim)
+    sent = [await user.send_text(f"message {i}") for i in range(3)]
+    sim.faults.add(method="deleteMessages", drop=True, times=1)
+    ids = [m.message_id for m in sent]
+    assert await io.delete_many(user.id, ids) == set(ids)
+    assert not {m.message_id for m in user.visible_messages()} & set(ids)
+    assert io.stats.retries == 1

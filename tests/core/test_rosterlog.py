@@ -3,6 +3,7 @@ in transactions, and a store that lies about it (rewritten, cut back, rolled bac
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -52,6 +53,23 @@ async def test_a_reader_catches_up_from_its_head(store: Store) -> None:
     again = await read_roster(store, ORG.public, previous=roster)
     assert again is roster, "brought up to date, not verified from the start again"
     assert roster.head.seq == 4 and roster.intake_handlers() == ["ben"]
+
+
+async def test_readers_sharing_one_copy_catch_up_at_the_same_time(store: Store) -> None:
+    """The relay's intake and delivery loops bring one roster in memory up to date, each
+    on its own schedule: the one that reads a page second must not apply it again (found as
+    a false alarm, "roster entry 4 is out of order", while a rotation ran)."""
+    roster = await read_roster(store, ORG.public)
+    async with store.transaction() as tx:
+        writer = await read_roster(tx, ORG.public)
+        await append_statement(tx, writer, ORG_SIGNER, ORG, "intake", names=["ben"])
+        await append_statement(tx, writer, ORG_SIGNER, ORG, "intake", names=["ana"])
+    first, second = await asyncio.gather(
+        read_roster(store, ORG.public, previous=roster),
+        read_roster(store, ORG.public, previous=roster),
+    )
+    assert first is roster and second is roster
+    assert roster.head.seq == 5 and roster.intake_handlers() == ["ana"]
 
 
 async def test_an_append_rolled_back_leaves_no_trace_in_the_next_read(store: Store) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ssl
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
 from admin.keyring import RelayKeyRing
 from bot.pace import Pace
 from bot.relay import Relay
+from bot.transport import AiohttpRequest
 from core.config import Config, parse_config
 from core.payload import AttachmentRef, Reply, SourceMessage, decode_body, encode_body
 from crypto import (
@@ -212,24 +211,15 @@ def no_pace() -> Pace:
     return Pace(per_chat_interval=0.0)
 
 
-# Loading the system's CA certificates takes ~50 ms per httpx client; telesim speaks plain
-# HTTP, so every test's clients share one TLS context and keep PTB's stack otherwise as is.
-_TLS = ssl.create_default_context()
-
-
 def sim_bot(sim: TelegramSimulator, **request_options: Any) -> Bot:
-    """A PTB Bot on telesim with PTB's own request stack; ``request_options`` go to each
-    ``HTTPXRequest`` (``read_timeout=``...)."""
-
-    def request() -> HTTPXRequest:
-        return HTTPXRequest(httpx_kwargs={"verify": _TLS}, **request_options)
-
+    """A PTB Bot on telesim with the relay's own transport (bot/transport.py);
+    ``request_options`` go to each ``AiohttpRequest`` (``read_timeout=``...)."""
     return Bot(
         sim.token,
         base_url=sim.base_url,
         base_file_url=sim.base_file_url,
-        request=request(),
-        get_updates_request=request(),
+        request=AiohttpRequest(**request_options),
+        get_updates_request=AiohttpRequest(connections=1, **request_options),
     )
 
 
