@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck demo bench clean
+.PHONY: test lint typecheck demo bench screens clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,6 +29,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_telesim.py
 	$(BIN)/python bench/bench_relay.py
 	$(BIN)/python bench/bench_console.py
+
+# The console's screens as SVG for docs/operations.md, drawn on a fictional caseload.
+screens: $(STAMP)
+	$(BIN)/python -m demo.screens docs/screens
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

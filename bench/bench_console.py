@@ -10,11 +10,16 @@ then measures, as the officer experiences it:
 - opening the big case: access check, intake answers and the newest 50 messages
   verified and decrypted — the first screen — and, for comparison, the whole thread;
 - the TUI, headless: unlock → case list shown, and Enter → the case's first screen;
-- assigning the big case to a colleague (every message re-wrapped).
+- assigning the big case to a colleague (every message re-wrapped);
+- the caseload (issue 15, item 3): the labels of the first page (cold: read from the
+  store; warm: the session's memory), a filtered view, and a content search across the
+  officer's 200 most recent cases, cold (every message decrypted, and each case's read
+  audited) and warm (only what arrived since).
 
-The big case's messages are sealed exactly as the relay seals them. The other cases get
-one incoming envelope each, copied from one sealed core with fresh message ids: the list
-never decrypts, and sealing 100,000 envelopes would only make the set-up slow.
+The big case's messages are sealed exactly as the relay seals them, and so are the
+messages of the most recent cases the content search reads. The other cases get one
+incoming envelope each, copied from one sealed core with fresh message ids: the list never
+decrypts them, and sealing 100,000 envelopes would only make the set-up slow.
 """
 
 from __future__ import annotations
@@ -37,11 +42,20 @@ from core.config import Config, load_config
 from core.payload import IntakeAnswer, SourceMessage, encode_body
 from core.roster import Signer
 from core.rosterlog import read_roster
-from crypto import DEFAULT_ARGON2, Argon2Params, Direction, SigningKeyPair, seal
+from crypto import (
+    DEFAULT_ARGON2,
+    Argon2Params,
+    Direction,
+    SigningKeyPair,
+    seal,
+    unverified_header,
+)
 from demo.gateway_process import GatewayProcess
-from handlers.cases import iter_cases, list_cases, require_assigned, search_cases
+from handlers.cases import View, iter_cases, list_cases, list_view, require_assigned, search_cases
 from handlers.identity import HandlerIdentity, read_identity, write_identity
+from handlers.labels import current_labels
 from handlers.manage import assign
+from handlers.search import RECENT_CASES, search_content
 from handlers.session import Session, open_workspace, start_session
 from handlers.thread import load_intake, load_page, load_thread
 from store.keyfiles import read_secret_file
@@ -51,6 +65,10 @@ RELAY = b"bench relay passphrase"
 ALICE = b"bench alice passphrase 42"
 BIG_CASE = "BIGC-ASE0-0001"
 BATCH = 1000
+#: The most recent ordinary cases get messages sealed one by one (the search reads them).
+SEALED_CASES = RECENT_CASES
+#: The word the content search looks for: in one message of every 20th sealed case.
+NEEDLE = "quayside"
 
 
 def case_id(i: int) -> str:
@@ -124,10 +142,27 @@ async def build(root: Path, cases: int, messages: int) -> tuple[Config, Path]:
                     )  # fmt: skip
                     await tx.append_roster(roster.head.seq, entry)
                     await tx.assign_handler(case_id(i), "alice")
-                    await tx.add_envelope(
-                        os.urandom(16), case_id(i), store.Direction.IN, template.core,
-                        dict(template.wraps),
-                    )  # fmt: skip
+                    if i < cases - SEALED_CASES:
+                        await tx.add_envelope(
+                            os.urandom(16), case_id(i), store.Direction.IN, template.core,
+                            dict(template.wraps),
+                        )  # fmt: skip
+                        continue
+                    for n in range(3):  # among the most recent: sealed as the relay seals
+                        said = f"case {i}, message {n}: the tender documents"
+                        if n == 1 and i % 20 == 0:
+                            said += f", and the {NEEDLE} warehouse"
+                        sealed = seal(
+                            encode_body(SourceMessage(kind="text", text=said)),
+                            case_id=case_id(i),
+                            direction=Direction.IN,
+                            recipients=[alice.encryption.public],
+                            signer=relay.signing,
+                        )
+                        await tx.add_envelope(
+                            unverified_header(sealed.core).message_id, case_id(i),
+                            store.Direction.IN, sealed.core, dict(sealed.wraps),
+                        )  # fmt: skip
         print(f"  built {cases:,} cases in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
         await db.create_case(BIG_CASE, language="en")
@@ -140,7 +175,8 @@ async def build(root: Path, cases: int, messages: int) -> tuple[Config, Path]:
             async with db.transaction() as tx:
                 for i in range(start, min(start + BATCH, messages)):
                     answers = (IntakeAnswer(question="topic", answer="tenders"),) if i == 0 else ()
-                    body = SourceMessage(kind="text", text=f"message {i} " * 8, answers=answers)
+                    text = f"message {i} " * 8 + (f"near the {NEEDLE}" if i % 1000 == 0 else "")
+                    body = SourceMessage(kind="text", text=text, answers=answers)
                     envelope = seal(
                         encode_body(body),
                         case_id=BIG_CASE,
@@ -148,9 +184,9 @@ async def build(root: Path, cases: int, messages: int) -> tuple[Config, Path]:
                         recipients=[alice.encryption.public],
                         signer=relay.signing,
                     )
-                    await tx.add_envelope(
-                        os.urandom(16), BIG_CASE, store.Direction.IN, envelope.core,
-                        dict(envelope.wraps),
+                    await tx.add_envelope(  # under its own id: the console checks it
+                        unverified_header(envelope.core).message_id, BIG_CASE,
+                        store.Direction.IN, envelope.core, dict(envelope.wraps),
                     )  # fmt: skip
         print(f"  sealed and stored {messages:,} messages in {time.perf_counter() - started:.1f} s")
     return config, root / "alice.key"
@@ -212,6 +248,7 @@ async def bench_functions(config: Config, key: Path, runs: int, cases: int) -> d
         "whole thread decrypted (`console show`)",
         await timed(lambda: load_thread(session, BIG_CASE), 1),
     )
+    figures |= await bench_caseload(session, runs, "")
     started = time.perf_counter()
     done = await assign(session, BIG_CASE, "bob")
     show(
@@ -219,6 +256,37 @@ async def bench_functions(config: Config, key: Path, runs: int, cases: int) -> d
         time.perf_counter() - started,
     )
     await workspace.close()
+    return figures
+
+
+async def bench_caseload(session: Session, runs: int, where: str) -> dict[str, float]:
+    """Labels, a filtered view and the content search (ADRs 0090, 0091)."""
+    print(f"\nthe caseload{where}")
+    figures: dict[str, float] = {}
+    page = await list_cases(session)
+    rows = [(item.case_id, item.activity_seq) for item in page.items]
+    session.memory.labels.clear()
+    started = time.perf_counter()
+    await current_labels(session, rows)
+    figures["labels"] = time.perf_counter() - started
+    show("labels of the first page of 100, cold (read from the store)", figures["labels"])
+    show(
+        "labels of the first page of 100, warm (session memory)",
+        await timed(lambda: current_labels(session, rows), runs),
+    )
+    figures["unread"] = await timed(lambda: list_view(session, View.UNREAD), runs)
+    show("view unread: first page", figures["unread"])
+    session.memory.texts.clear()
+    started = time.perf_counter()
+    result = await search_content(session, NEEDLE)
+    figures["search"] = time.perf_counter() - started
+    show(
+        f"content search, {result.cases} most recent cases, cold "
+        f"({result.messages:,} messages decrypted, {len(result.hits)} hits)",
+        figures["search"],
+    )
+    figures["search_warm"] = await timed(lambda: search_content(session, NEEDLE), runs)
+    show("content search, same cases, warm (in memory; nothing new)", figures["search_warm"])
     return figures
 
 
@@ -249,6 +317,7 @@ async def bench_gateway(
             "list": await timed(lambda: list_cases(session), runs),
             "screen": await timed(lambda: first_screen(session), runs),
         }
+        figures |= await bench_caseload(session, runs, " through the gateway")
         await workspace.close()
     finally:
         await gateway.stop()
@@ -257,6 +326,10 @@ async def bench_gateway(
         "open": "open: fetch and verify the signed roster",
         "list": "case list: first page of 100",
         "screen": "first screen of the 10,000-message case",
+        "labels": "labels of the first page, cold",
+        "unread": "view unread: first page",
+        "search": f"content search, {RECENT_CASES} cases, cold",
+        "search_warm": f"content search, {RECENT_CASES} cases, warm",
     }
     for name, label in labels.items():
         ratio = figures[name] / local[name] if local[name] else float("inf")

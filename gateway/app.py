@@ -100,7 +100,12 @@ _SETTINGS: Final = frozenset({ORG_PUBLIC_KEY_SETTING, KEY_VERSION_SETTING, TRUST
 _MAX_MARKS: Final = 1000
 #: Audit actions of a case meant for its officers (as handlers.port.EVENT_ACTIONS): what
 #: the source did. Who replied, read or exported stays in the admin's audit log.
-_EVENT_ACTIONS: Final = ("source-forgot", "source-recovered", "source-language")
+_EVENT_ACTIONS: Final = (
+    "source-forgot",
+    "source-recovered",
+    "source-recover-refused",
+    "source-language",
+)
 _SCAN: Final = 1000
 _MAX_AWAITING: Final = 200
 
@@ -258,6 +263,36 @@ async def list_envelopes(request: web.Request) -> web.Response:
         wraps=key_id,  # this officer's wrap only
     )
     return web.json_response({"envelopes": [_envelope_json(e, key_id) for e in envelopes]})
+
+
+async def list_notes(request: web.Request) -> web.Response:
+    """The case's NOTE envelopes (notes and label records, ADR 0090), newest first, with the
+    officer's wrap: what the console reads to find a case's label without fetching every
+    message. A case without a note costs one indexed count."""
+    officer, case_id = _assigned(request)
+    key_id = officer.certificate.encryption_key.key_id
+    ops = _gateway(request).store
+    after = _int(request, "after_seq", None, 0, _MAX_SEQ)
+    cursor = _int(request, "before_seq", None, 0, _MAX_SEQ)
+    limit = _int(request, "limit", 100, 1, 500) or 100
+    left = await ops.count_envelopes(case_id, direction=store.Direction.NOTE)
+    found: list[store.Envelope] = []
+    while left and len(found) < limit:
+        page = await ops.list_envelopes(
+            case_id, after_seq=after, before_seq=cursor, newest_first=True, limit=_SCAN,
+            wraps="none",
+        )  # fmt: skip
+        notes = [e for e in page if e.direction is store.Direction.NOTE]
+        found += notes
+        left -= len(notes)
+        if len(page) < _SCAN:
+            break
+        cursor = page[-1].seq
+    out = []
+    for e in found[:limit]:
+        wraps = await ops.get_wraps(e.message_id, key_id)  # this officer's wrap only
+        out.append(_envelope_json(e.model_copy(update={"wraps": wraps}), key_id))
+    return web.json_response({"envelopes": out})
 
 
 def _envelope_json(e: store.Envelope, key_id: bytes) -> dict[str, Any]:
@@ -727,6 +762,7 @@ def build_app(store: Store, keeper: TrustKeeper, *, origin: str = "") -> web.App
     app.router.add_get(case + "/attachments/{message_id}/{attachment_id}", read_chunks)
     app.router.add_post(case + "/replies", post_reply)
     app.router.add_post(case + "/notes", post_note)
+    app.router.add_get(case + "/notes", list_notes)
     app.router.add_post(case + "/read", post_read)
     app.router.add_get("/v1/settings", get_settings)
     app.router.add_get("/v1/settings/{key}", get_setting)

@@ -1,9 +1,9 @@
 """writein's handler console: the case officer's side, the only place messages are decrypted.
 
 Two faces over the same functions: the Textual TUI (``writein console``, handlers.tui)
-and scriptable commands (``writein console cases|show|reply|note|export|assign|close|
-reopen``, ``writein handler keygen``; handlers.cli). ``handlers.cli.register`` adds them
-to the `writein` command.
+and scriptable commands (``writein console cases|show|reply|note|label|search|templates|
+export|assign|close|reopen``, ``writein handler keygen``; handlers.cli).
+``handlers.cli.register`` adds them to the `writein` command.
 
 ::
 
@@ -15,9 +15,11 @@ to the `writein` command.
     await send_reply(session, case_id, "Thank you", self_destruct_seconds=3600)
 
 Modules, one concept each: ``identity`` (the key file), ``keygen``, ``session``,
-``cases`` (list, search, access), ``thread`` (verify and decrypt), ``compose`` (replies,
-notes), ``manage`` (assign by re-wrapping, hand over, close), ``export`` (attachments),
-``cli``, ``tui``. Source text reaches a screen only through core.untrusted.
+``cases`` (list, views, search by id, access), ``thread`` (verify and decrypt),
+``compose`` (replies, notes), ``labels`` (labels and tags, sealed as notes), ``search``
+(content search, in memory only), ``templates`` (the officer's reply templates),
+``manage`` (assign by re-wrapping, hand over, close), ``export`` (attachments), ``cli``,
+``tui``. Source text reaches a screen only through core.untrusted.
 Every refusal is a :class:`ConsoleError` (``handlers/_errors.py`` draws the tree).
 """
 

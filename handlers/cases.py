@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Final
 
 from core.caseid import parse_case_id
@@ -22,13 +23,16 @@ from .session import Session
 
 __all__ = [
     "ATTENTION_SCAN",
+    "FILTER_SCAN",
     "PAGE_SIZE",
     "CasePage",
     "CaseSummary",
+    "View",
     "canonical_case_id",
     "count_cases",
     "iter_cases",
     "list_cases",
+    "list_view",
     "needs_attention",
     "record_reading",
     "require_assigned",
@@ -39,6 +43,23 @@ PAGE_SIZE: Final = 100
 #: How many of the most recently active closed cases are looked at for new messages.
 ATTENTION_SCAN: Final = 100
 _SCAN_PAGE: Final = 1000
+#: How many cases one filtered page looks at, at most, before it shows what it found
+#: (the next page looks further): a filter never makes the console wait on 100,000 cases.
+FILTER_SCAN: Final = 5000
+
+
+class View(StrEnum):
+    """Which of the officer's cases the list shows (ADR 0091), besides status and flag."""
+
+    ALL = "all"
+    #: Something the officer has not read.
+    UNREAD = "unread"
+    #: The newest message (notes aside) is the source's.
+    AWAITING = "awaiting"
+    #: The officer is the case's only officer.
+    MINE = "mine"
+    #: The officer shares the case with colleagues.
+    TEAM = "team"
 
 
 @dataclass(frozen=True)
@@ -263,3 +284,61 @@ async def record_reading(session: Session, case_id: str) -> None:
         return
     await session.workspace.port.opened(session, case_id)
     logged.add((case_id, today))
+
+
+async def _matching(session: Session, view: View, cases: list[Case]) -> dict[str, CaseSummary]:
+    """Those of ``cases`` (one store page) in ``view``, by case id."""
+    trust = session.workspace.trust
+    if view is View.MINE:
+        cases = [c for c in cases if trust.assigned(c.case_id) == {session.name}]
+    elif view is View.TEAM:
+        cases = [c for c in cases if trust.assigned(c.case_id) - {session.name}]
+    items = await _summaries(session, cases) if cases else ()
+    if view is View.UNREAD:
+        items = tuple(item for item in items if item.unread)
+    elif view is View.AWAITING and items:
+        waiting = await session.workspace.port.awaiting(session, [i.case_id for i in items])
+        items = tuple(item for item in items if item.case_id in waiting)
+    return {item.case_id: item for item in items}
+
+
+async def list_view(
+    session: Session,
+    view: View,
+    *,
+    status: CaseStatus | None = None,
+    flag: CaseFlag | None = None,
+    before: int | None = None,
+    limit: int = PAGE_SIZE,
+    scan: int = FILTER_SCAN,
+) -> CasePage:
+    """One page of the officer's cases in ``view``, most recently active first.
+
+    The store keeps no unread, awaiting or team column, so the cases are walked in order of
+    last activity, a thousand at a time, and kept if they match: until ``limit`` match or
+    ``scan`` were looked at. ``next_cursor`` then continues after the last one looked at
+    (None: there are no more).
+    """
+    if view is View.ALL:
+        return await list_cases(session, status=status, flag=flag, before=before, limit=limit)
+    await session.workspace.refresh()
+    found: list[CaseSummary] = []
+    cursor = before
+    looked = 0
+    while True:
+        size = min(_SCAN_PAGE, scan - looked)
+        cases = await session.reader.list_cases(
+            status=status, flag=flag, handler=session.name, before_activity=cursor, limit=size
+        )
+        matching = await _matching(session, view, cases)
+        for case in cases:
+            looked += 1
+            cursor = case.activity_seq
+            if case.case_id in matching:
+                found.append(matching[case.case_id])
+                if len(found) == limit:
+                    return CasePage(tuple(found), cursor)
+        if len(cases) < size:
+            return CasePage(tuple(found), None)
+        if looked >= scan:
+            return CasePage(tuple(found), cursor)

@@ -32,10 +32,12 @@ from store import CaseFlag, CaseStatus, StoreError
 from ._errors import ConsoleError, UsageError, translating
 from .cases import (
     CaseSummary,
+    View,
     canonical_case_id,
     count_cases,
     iter_cases,
     list_cases,
+    list_view,
     record_reading,
     require_assigned,
     search_cases,
@@ -50,14 +52,19 @@ from .compose import (
 )
 from .export import export_attachment
 from .keygen import keygen
+from .labels import CaseLabel, current_labels, label_of, set_label
 from .manage import assign, set_status
 from .rotate import RotationStage, next_key_path, rotate_handler_key
+from .search import RECENT_CASES, search_content
 from .session import Session, key_path, needs_key, open_workspace, start_session, unlock_key
+from .templates import load_templates, pick_template, templates_path
 from .thread import ThreadItem, load_intake, load_page, load_thread
 
 __all__ = ["PASSPHRASE_ENV", "main", "register"]
 
 PASSPHRASE_ENV: Final = "WRITEIN_PASSPHRASE"  # noqa: S105 (a variable name, not a secret)
+#: `console cases` reads the labels of at most this many cases (one read of notes each).
+LABELS_AT_MOST: Final = 1000
 
 Action = Callable[[Session, argparse.Namespace], Awaitable[int]]
 
@@ -95,11 +102,12 @@ def _passphrase(args: argparse.Namespace, prompt: str, *, confirm: bool = False)
 
 
 def _with_session(
-    action: Action, *, reads_text: bool = False
+    action: Action, *, reads_text: bool = False, unless: str | None = None
 ) -> Callable[[argparse.Namespace], int]:
     """A command that needs the unlocked officer: config → store → key → session.
 
-    ``reads_text``: read ``--text`` or stdin into ``args.body`` first, before any prompt.
+    ``reads_text``: read ``--text`` or stdin into ``args.body`` first, before any prompt
+    (not when the option ``unless`` names is given).
     """
 
     def command(args: argparse.Namespace) -> int:
@@ -125,8 +133,10 @@ def _with_session(
             finally:
                 await workspace.close()
 
-        if reads_text:
+        if reads_text and (unless is None or getattr(args, unless, None) is None):
             args.body = _read_text(args)
+        elif reads_text and args.text is not None:
+            raise UsageError(f"--text and --{unless} do not go together")
         return _run(main)
 
     return command
@@ -151,20 +161,37 @@ def _status(value: str) -> CaseStatus | None:
     return None if value == "all" else CaseStatus(value)
 
 
-def _case_row(item: CaseSummary) -> str:
+def _case_row(item: CaseSummary, label: CaseLabel | None = None) -> str:
     flags = ",".join(item.flag_names()) or "-"
     assigned = render_untrusted(",".join(item.assigned), single_line=True)
-    return (
+    row = (
         f"{render_untrusted(item.case_id, single_line=True):<16} {item.status.value:<7}"
         f" {item.unread:>6}  {item.last_activity.isoformat()}  {assigned:<20} {flags}"
     )
+    if label is not None:
+        row += f"  [{render_untrusted(label.words(), single_line=True)}]"
+    return row
+
+
+def _label_json(label: CaseLabel | None) -> dict[str, object]:
+    return {"label": label.label if label else "", "tags": list(label.tags) if label else []}
 
 
 async def _cases(session: Session, args: argparse.Namespace) -> int:
     status = _status(args.status)
     flag = CaseFlag(args.flag) if args.flag else None
+    view = View(args.filter)
     items: list[CaseSummary] = []
-    if args.search:
+    if view is not View.ALL:
+        cursor: int | None = None
+        while args.limit is None or len(items) < args.limit:
+            page = await list_view(session, view, status=status, flag=flag, before=cursor)
+            items += page.items
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        items = items[: args.limit]
+    elif args.search:
         items = list(await search_cases(session, args.search, status=status, flag=flag))
     elif args.limit is not None and args.limit <= 1000:
         items = list((await list_cases(session, status=status, flag=flag, limit=args.limit)).items)
@@ -173,14 +200,27 @@ async def _cases(session: Session, args: argparse.Namespace) -> int:
             items.append(item)
             if args.limit is not None and len(items) >= args.limit:
                 break
+    labels: dict[str, CaseLabel] | None = None
+    if len(items) <= LABELS_AT_MOST:
+        labels = await current_labels(session, [(i.case_id, i.activity_seq) for i in items])
+    else:  # each case's notes are one more read: not for every case of a big caseload
+        _warn(f"labels are shown for at most {LABELS_AT_MOST:,} cases: use --limit")
     if args.json:
-        _json([item.to_json() for item in items])
+        _json(
+            [
+                item.to_json() | ({} if labels is None else _label_json(labels.get(item.case_id)))
+                for item in items
+            ]
+        )
         return 0
     total = await count_cases(session, status=status, flag=flag)
-    _say(f"{'CASE':<16} {'STATUS':<7} {'UNREAD':>6}  {'ACTIVE':<10}  {'ASSIGNED':<20} FLAGS")
+    _say(
+        f"{'CASE':<16} {'STATUS':<7} {'UNREAD':>6}  {'ACTIVE':<10}  {'ASSIGNED':<20} FLAGS  [LABEL]"
+    )
     for item in items:
-        _say(_case_row(item))
-    _say(f"({len(items)} of {total} cases)")
+        _say(_case_row(item, None if labels is None else labels.get(item.case_id)))
+    shown = "" if view is View.ALL else f", filter {view.value}"
+    _say(f"({len(items)} of {total} cases{shown})")
     return 0
 
 
@@ -219,6 +259,7 @@ async def _show(session: Session, args: argparse.Namespace) -> int:
         items = await load_thread(session, case.case_id)
     intake = await load_intake(session, case.case_id)
     assigned = sorted(session.workspace.trust.assigned(case.case_id))
+    case_label = (await label_of(session, case.case_id, case.activity_seq)).label
     if items:
         await session.workspace.port.mark_read(session, case.case_id, max(i.seq for i in items))
     visible = [i for i in items if i.direction.value != "note"]
@@ -231,6 +272,7 @@ async def _show(session: Session, args: argparse.Namespace) -> int:
                 "language": case.language,
                 "flags": sorted(f.value for f in case.flags),
                 "assigned": assigned,
+                **_label_json(case_label),
                 "intake": [a.model_dump(mode="json") for a in intake],
                 "messages": [i.to_json() for i in visible],
                 "notes": [i.to_json() for i in notes],
@@ -238,6 +280,8 @@ async def _show(session: Session, args: argparse.Namespace) -> int:
         )
         return 0
     _say(f"Case {case.case_id} · {case.status.value} · assigned: {', '.join(assigned)}")
+    if case_label is not None and not case_label.empty:
+        _say(f"Label: {render_untrusted(case_label.words(), single_line=True)}")
     labels = session.workspace.question_labels()
     for answer in intake:
         label = labels.get(answer.question, answer.question)
@@ -254,7 +298,11 @@ async def _show(session: Session, args: argparse.Namespace) -> int:
 
 async def _reply(session: Session, args: argparse.Namespace) -> int:
     seconds = parse_duration(args.self_destruct) if args.self_destruct else None
-    sent = await send_reply(session, args.case_id, args.body, self_destruct_seconds=seconds)
+    body = getattr(args, "body", "")
+    if args.template is not None:
+        case = await require_assigned(session, args.case_id)
+        body = pick_template(session.workspace.config.data_dir, args.template, case.language).text
+    sent = await send_reply(session, args.case_id, body, self_destruct_seconds=seconds)
     if sent.warning:
         _warn(sent.warning)
     _say(f"reply {sent.message_id.hex()} queued for delivery")
@@ -273,6 +321,73 @@ async def _cancel(session: Session, args: argparse.Namespace) -> int:
 async def _note(session: Session, args: argparse.Namespace) -> int:
     sent = await send_note(session, args.case_id, args.body)
     _say(f"note {sent.message_id.hex()} added")
+    return 0
+
+
+async def _label(session: Session, args: argparse.Namespace) -> int:
+    case = await require_assigned(session, args.case_id)
+    if args.clear or args.label is not None or args.tags is not None:
+        if args.clear and (args.label is not None or args.tags is not None):
+            raise UsageError("--clear takes no --label or --tags")
+        known = (await label_of(session, case.case_id, case.activity_seq)).label
+        text = "" if args.clear else args.label if args.label is not None else ""
+        tags = "" if args.clear else args.tags if args.tags is not None else ""
+        if not args.clear and known is not None:  # what is not given stays as it was
+            text = known.label if args.label is None else text
+            tags = " ".join(known.tags) if args.tags is None else tags
+        label = await set_label(session, case.case_id, text, tags)
+        done = "cleared" if label.empty else "set to " + label.words()
+        _say(f"label of case {case.case_id} {render_untrusted(done, single_line=True)}")
+        return 0
+    current = (await label_of(session, case.case_id, case.activity_seq)).label
+    if args.json:
+        _json({"case_id": case.case_id, **_label_json(current)})
+    elif current is None or current.empty:
+        _say(f"case {case.case_id} has no label")
+    else:
+        _say(render_untrusted(current.words(), single_line=True))
+    return 0
+
+
+async def _search(session: Session, args: argparse.Namespace) -> int:
+    result = await search_content(session, args.text, recent=args.cases)
+    if args.json:
+        _json(
+            {
+                "query": result.query,
+                "cases": result.cases,
+                "messages": result.messages,
+                "truncated": result.truncated,
+                "hits": [hit.to_json() for hit in result.hits],
+            }
+        )
+        return 0
+    for hit in result.hits:
+        when = hit.created.strftime("%Y-%m-%d %H:%M UTC") if hit.created else "?"
+        who = {"in": "source", "out": f"reply by {hit.author}", "note": f"note by {hit.author}"}
+        head = f"{hit.case_id} #{hit.seq} · {who[hit.direction.value]} · {when}: "
+        _say(render_untrusted(head + hit.snippet, single_line=True))
+    more = " (only the newest shown)" if result.truncated else ""
+    _say(
+        f"({len(result.hits)} message(s){more} in {result.cases} case(s) searched, "
+        f"{result.messages} message(s) read, in memory only)"
+    )
+    return 0
+
+
+async def _templates(session: Session, args: argparse.Namespace) -> int:
+    data_dir = session.workspace.config.data_dir
+    templates = load_templates(data_dir)
+    if args.language:
+        templates = [t for t in templates if t.language == args.language]
+    if args.json:
+        _json([{"language": t.language, "name": t.name, "text": t.text} for t in templates])
+        return 0
+    if not templates:
+        _say(f"no templates (write them in {templates_path(data_dir)})")
+    for t in templates:
+        first = t.text.splitlines()[0] if t.text else ""
+        _say(render_untrusted(f"{t.language:<4} {t.name:<16} {first}", single_line=True))
     return 0
 
 
@@ -428,15 +543,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--flag", choices=[f.value for f in CaseFlag])
     p.add_argument("--search", metavar="TEXT", help="case ids containing TEXT")
     p.add_argument("--limit", type=_positive, metavar="N", help="at most N cases")
+    p.add_argument(
+        "--filter",
+        choices=[v.value for v in View],
+        default=View.ALL.value,
+        help="unread; awaiting (a reply); mine (you alone); team (shared with colleagues)",
+    )
 
     p = command("show", "show a case's decrypted thread (marks it read)", _show)
     p.add_argument("case_id", metavar="CASE_ID")
     p.add_argument("--json", action="store_true", help="JSON output")
     p.add_argument("--last", type=_positive, metavar="N", help="only the last N messages")
 
-    p = command("reply", "reply to the source of a case", _reply, reads_text=True)
+    p = command("reply", "reply to the source of a case", _reply)
     p.add_argument("case_id", metavar="CASE_ID")
     _text_options(p)
+    p.add_argument(
+        "--template", metavar="NAME", help="send your template NAME in the case's language"
+    )
+    p.set_defaults(func=_with_session(_reply, reads_text=True, unless="template"))
     p.add_argument(
         "--self-destruct", metavar="TIME", help="delete from the source's chat after 90s/30m/1h"
     )
@@ -454,6 +579,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = command("note", "add an internal note (never sent to the source)", _note, reads_text=True)
     p.add_argument("case_id", metavar="CASE_ID")
     _text_options(p)
+
+    p = command("label", "show or set a case's label and tags (sealed to its officers)", _label)
+    p.add_argument("case_id", metavar="CASE_ID")
+    p.add_argument("--label", metavar="TEXT", help="the label (one line)")
+    p.add_argument("--tags", metavar="TAGS", help='tags, e.g. "urgent, procurement" ("" clears)')
+    p.add_argument("--clear", action="store_true", help="remove the label and tags")
+    p.add_argument("--json", action="store_true", help="JSON output")
+
+    p = command(
+        "search",
+        f"search the decrypted messages of your most recent cases (in memory, {RECENT_CASES})",
+        _search,
+    )
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument(
+        "--cases", type=_positive, default=RECENT_CASES, metavar="N", help="the N most recent"
+    )
+
+    p = command(
+        "templates", "list your reply templates (templates.toml in the data dir)", _templates
+    )
+    p.add_argument("--language", metavar="LANG", help="only this language")
+    p.add_argument("--json", action="store_true", help="JSON output")
 
     p = command("export", "decrypt an attachment into a folder (never opens it)", _export)
     p.add_argument("case_id", metavar="CASE_ID")

@@ -15,14 +15,14 @@ import store
 from crypto import Direction, EncryptionPublicKey, Envelope, seal
 from store import Case, CaseStatus, NotCancellableError, NotFoundError, Store, StoreOperations
 
-from ._errors import ConsoleError, UnknownCaseError
+from ._errors import ConsoleError, NotAssignedError, UnknownCaseError
 from .cases import require_assigned
 from .compose import SHORTEST_ID, cancel_refusal, handler_keys
 from .manage import rewrap_pass, sign_statement
 from .port import EVENT_ACTIONS, CaseEvent, Pulse
 from .session import Session
 
-__all__ = ["LocalPort", "awaiting_reply", "case_marker", "source_events"]
+__all__ = ["LocalPort", "awaiting_reply", "case_marker", "case_notes", "source_events"]
 
 _SCAN: Final = 1000
 
@@ -67,6 +67,40 @@ async def awaiting_reply(db: StoreOperations, case_ids: Sequence[str]) -> set[st
         if said and said[0] is store.Direction.IN:
             waiting.add(case_id)
     return waiting
+
+
+async def case_notes(
+    db: StoreOperations,
+    case_id: str,
+    key_id: bytes,
+    *,
+    after_seq: int | None = None,
+    before_seq: int | None = None,
+    limit: int = 100,
+) -> list[store.Envelope]:
+    """A case's NOTE envelopes, newest first, with ``key_id``'s wrap only. A case without a
+    note is one indexed count; otherwise the case is walked newest first (metadata only)
+    until ``limit`` notes, or the notes the count promised, were found."""
+    left = await db.count_envelopes(case_id, direction=store.Direction.NOTE)
+    found: list[store.Envelope] = []
+    cursor = before_seq
+    while left and len(found) < limit:
+        page = await db.list_envelopes(
+            case_id,
+            after_seq=after_seq,
+            before_seq=cursor,
+            newest_first=True,
+            limit=_SCAN,
+            wraps="none",
+        )
+        notes = [e for e in page if e.direction is store.Direction.NOTE]
+        found += notes
+        left -= len(notes)
+        if len(page) < _SCAN:
+            break
+        cursor = page[-1].seq
+    found = found[:limit]
+    return [e.model_copy(update={"wraps": await db.get_wraps(e.message_id, key_id)}) for e in found]
 
 
 class LocalPort:
@@ -227,3 +261,23 @@ class LocalPort:
 
     async def opened(self, session: Session, case_id: str) -> None:
         await self.store.append_audit(session.actor, "read", case_id=case_id)
+
+    async def notes(
+        self,
+        session: Session,
+        case_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[store.Envelope]:
+        if session.name not in session.workspace.trust.assigned(case_id):
+            raise NotAssignedError(f"case {case_id} is not assigned to you")
+        return await case_notes(
+            self.store,
+            case_id,
+            session.me.key_id,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            limit=limit,
+        )

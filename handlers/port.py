@@ -27,7 +27,12 @@ __all__ = ["EVENT_ACTIONS", "CaseEvent", "Port", "Pulse", "Reads"]
 
 #: The audit actions of a case that are meant for its officers: what the source did
 #: (ADR 0084). Every other audit entry (who replied, read, exported) stays admin's.
-EVENT_ACTIONS: Final = ("source-forgot", "source-recovered", "source-language")
+EVENT_ACTIONS: Final = (
+    "source-forgot",
+    "source-recovered",
+    "source-recover-refused",
+    "source-language",
+)
 
 
 @dataclass(frozen=True)
@@ -193,4 +198,17 @@ class Port(Protocol):
 
     async def opened(self, session: Session, case_id: str) -> None:
         """The audit entry of the officer reading the case."""
+        ...
+
+    async def notes(
+        self,
+        session: Session,
+        case_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[Envelope]:
+        """The case's NOTE envelopes (notes and label records, ADR 0090) between the two
+        seqs, newest first, with the officer's wrap only; the case must be theirs."""
         ...

@@ -595,6 +595,37 @@ class GatewayPort:
     async def opened(self, session: Session, case_id: str) -> None:
         await self.client.post(self._case_path(case_id, "opened"), None)
 
+    async def notes(
+        self,
+        session: Session,
+        case_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[store.Envelope]:
+        if session.name not in session.workspace.trust.assigned(case_id):
+            raise NotAssignedError(f"case {case_id} is not assigned to you")
+        query = [("limit", str(min(limit, _MAX_ENVELOPES)))]
+        if after_seq is not None:
+            query.append(("after_seq", str(after_seq)))
+        if before_seq is not None:
+            query.append(("before_seq", str(before_seq)))
+        answer = await self.client.get(self._case_path(case_id, "notes"), query)
+        key_id = session.me.key_id
+        return [
+            store.Envelope(
+                message_id=_unb64(e["message_id"]),
+                case_id=case_id,
+                direction=store.Direction(e["direction"]),
+                seq=e["seq"],
+                stored_on=date.fromisoformat(e["stored_on"]),
+                core=_unb64(e["core"]),
+                wraps={} if e.get("wrap") is None else {key_id: _unb64(e["wrap"])},
+            )
+            for e in answer["envelopes"]
+        ]
+
 
 def _message(message_id: bytes | None) -> str:
     if message_id is None:  # the gateway serves an attachment only with its message

@@ -25,6 +25,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.config import Config
 from core.roster import HeadMemory
@@ -41,8 +42,13 @@ from ._errors import KeyProblem, NotCertifiedError, UsageError, translating
 from .identity import HandlerIdentity, read_identity
 from .port import Port, Reads
 
+if TYPE_CHECKING:
+    from .labels import KnownLabel
+    from .search import CaseTexts
+
 __all__ = [
     "Session",
+    "SessionMemory",
     "Signers",
     "Workspace",
     "key_path",
@@ -252,12 +258,32 @@ async def unlock_key(path: Path, passphrase: bytes) -> HandlerIdentity:
         return await asyncio.to_thread(read_identity, path, passphrase)
 
 
+class SessionMemory:
+    """What the unlocked console keeps of decrypted content, in memory only: the cases'
+    labels (handlers.labels) and the search index (handlers.search). It is never written
+    anywhere, and goes with the session when the console locks."""
+
+    def __init__(self) -> None:
+        self.labels: dict[str, KnownLabel] = {}
+        self.texts: dict[str, CaseTexts] = {}
+        #: Cleared for good (the console locked): what a read still under way finds is
+        #: not kept.
+        self.closed = False
+
+    def clear(self) -> None:
+        self.closed = True
+        self.labels.clear()
+        self.texts.clear()
+
+
 @dataclass(frozen=True)
 class Session:
     """A workspace and the unlocked, certified officer working in it."""
 
     workspace: Workspace
     me: HandlerIdentity
+    #: Decrypted content the console keeps to be quick (labels, the search index).
+    memory: SessionMemory = field(default_factory=SessionMemory, compare=False, repr=False)
 
     @property
     def reader(self) -> Reads:

@@ -24,6 +24,7 @@ from core.payload import AttachmentRef, BodyError, IntakeAnswer, Note, Reply, So
 from core.payload import decode_body as _decode_body
 from crypto import Direction, Envelope, InvalidEnvelope, open_envelope
 
+from .labels import CaseLabel, decode_label
 from .session import Session
 
 __all__ = [
@@ -75,9 +76,14 @@ class ThreadItem:
     self_destruct_seconds: int | None = None
     #: A reply's delivery: pending, claimed, sent or failed (with the relay's code).
     delivery: str | None = None
+    #: A label record (kind ``label``, ADR 0090): the label and tags an officer set.
+    label: CaseLabel | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, object]:
-        return {
+        labelled: dict[str, object] = {}
+        if self.label is not None:
+            labelled = {"label": self.label.label, "tags": list(self.label.tags)}
+        return labelled | {
             "id": self.message_id.hex(),
             "seq": self.seq,
             "direction": self.direction.value,
@@ -128,6 +134,19 @@ def open_item(session: Session, envelope: store.Envelope) -> ThreadItem:
         )
         if opened.header.message_id != envelope.message_id:
             raise InvalidEnvelope  # noqa: TRY301 (the same verdict as every other defect)
+        label = decode_label(opened.plaintext) if direction is Direction.NOTE else None
+        if label is not None:
+            return ThreadItem(
+                message_id=envelope.message_id,
+                seq=envelope.seq,
+                direction=envelope.direction,
+                readable=True,
+                created=_time(opened.header.created),
+                kind="label",
+                text=label.words(),
+                author=signers.author(opened.header.signer_key_id),
+                label=label,
+            )
         body = _decode_body(opened.plaintext)
     except (InvalidEnvelope, BodyError, ValueError):
         return _unreadable(envelope)

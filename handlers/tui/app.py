@@ -83,6 +83,8 @@ class ConsoleApp(App[None]):
         await self.push_screen(self._unlock_screen(""), callback=self._unlocked)
 
     async def on_unmount(self) -> None:
+        if self.session is not None:
+            self.session.memory.clear()
         self.session = None
         await self._close_workspace()
 
@@ -123,6 +125,7 @@ class ConsoleApp(App[None]):
         """Forget the unlocked key and every screen that showed decrypted text."""
         if self.session is None:
             return
+        self.session.memory.clear()  # labels and the search index: decrypted content
         self.session = None
         while len(self.screen_stack) > 1:
             await self.pop_screen()

@@ -4,6 +4,9 @@ A page is one keyset query (handlers.cases.list_cases), so the list opens as fas
 100,000 cases as with ten; ``n``/``p`` move between pages, ``s`` and ``f`` cycle the
 status and flag filters, ``/`` searches case ids, ``w`` writes a reply to the selected case,
 ``t`` lists closed cases that received a message (ADR 0084), ``?`` shows the keys.
+``v`` cycles the views (all, unread, awaiting reply, mine alone, shared with the team),
+``l`` sets the selected case's label and tags (sealed to its officers, ADR 0090), ctrl+f
+finds text in the decrypted messages of the most recent cases (in memory only, ADR 0091).
 
 The list is live: once a second it asks for the pulse (one small read, handlers.port.Pulse)
 and loads again when it changed, so new messages, delivery states and assignments show
@@ -37,22 +40,35 @@ from .._errors import ConsoleError
 from ..cases import (
     PAGE_SIZE,
     CaseSummary,
+    View,
     count_cases,
     list_cases,
+    list_view,
     needs_attention,
     search_cases,
 )
+from ..labels import CaseLabel, current_labels, set_label
 from ..port import Pulse
 from ..session import Session
 from .compose import Composed, ComposeScreen, send_composed
-from .dialogs import HelpScreen
-from .render import case_cells, tell
+from .dialogs import HelpScreen, LabelScreen
+from .render import case_cells, label_cell, tell
 
 __all__ = ["CaseListScreen"]
 
 _STATUSES: Final[tuple[CaseStatus | None, ...]] = (CaseStatus.OPEN, CaseStatus.CLOSED, None)
 _FLAGS: Final[tuple[CaseFlag | None, ...]] = (None, *CaseFlag)
-_COLUMNS: Final = ("Case", "Status", "Unread", "Marks", "Last activity", "Flags", "Assigned")
+_VIEWS: Final = tuple(View)
+_COLUMNS: Final = (
+    "Case",
+    "Label",
+    "Status",
+    "Unread",
+    "Marks",
+    "Last activity",
+    "Flags",
+    "Assigned",
+)
 #: How often a live screen asks whether anything changed (seconds).
 LIVE_SECONDS: Final = 0.5
 
@@ -105,11 +121,15 @@ class CaseTable(DataTable[Text]):
 class CaseListScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("w", "reply", "Reply"),
-        Binding("n", "next_page", "Next page"),
-        Binding("p", "previous_page", "Prev page"),
+        # The pager line names n and p when there is another page; help lists them too.
+        Binding("n", "next_page", "Next page", show=False),
+        Binding("p", "previous_page", "Prev page", show=False),
         Binding("s", "cycle_status", "Status"),
         Binding("f", "cycle_flag", "Flag"),
+        Binding("v", "cycle_view", "View"),
+        Binding("l", "label", "Label"),
         Binding("slash", "search", "Search"),
+        Binding("ctrl+f", "find", "Find text"),
         Binding("t", "attention", "Attention"),
         Binding("r", "refresh", "Refresh"),
         Binding("question_mark", "help", "Help"),
@@ -121,6 +141,10 @@ class CaseListScreen(Screen[None]):
         self.session = session
         self.status: CaseStatus | None = CaseStatus.OPEN
         self.flag: CaseFlag | None = None
+        #: unread, awaiting reply, mine, team (handlers.cases.View).
+        self.view: View = View.ALL
+        #: The labels of the cases shown (decrypted; the session's memory keeps them).
+        self.labels: dict[str, CaseLabel] = {}
         self.query_text = ""
         self._cursors: list[int | None] = [None]  # the cursor each page starts from
         self._next: int | None = None
@@ -157,7 +181,7 @@ class CaseListScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#cases", DataTable)
-        table.add_columns(*_COLUMNS)
+        self._label_column = table.add_columns(*_COLUMNS)[_COLUMNS.index("Label")]
         table.focus()
         self.load()
         self.set_interval(LIVE_SECONDS, self.live_tick)
@@ -188,6 +212,7 @@ class CaseListScreen(Screen[None]):
             self.load()
 
     def _title(self, total: int) -> Text:
+        """The list's title; ``total`` < 0: a filtered view, which is not counted."""
         title = Text(end="")
         title.append("Cases of ", style="bold")
         title.append_text(as_text(self.session.name, single_line=True, style="bold"))
@@ -197,10 +222,13 @@ class CaseListScreen(Screen[None]):
             return title
         status = self.status.value if self.status else "all"
         title.append(f" · status: {status} · flag: {self.flag.value if self.flag else 'any'}")
+        if self.view is not View.ALL:
+            title.append(f" · view: {self.view.value}", style="bold")
         if self.query_text:
             title.append(" · search: ")
             title.append_text(as_text(self.query_text, single_line=True))
-        title.append(f" · {total:,} case(s)")
+        if total >= 0:
+            title.append(f" · {total:,} case(s)")
         return title
 
     def cursor_case(self) -> str | None:
@@ -263,6 +291,16 @@ class CaseListScreen(Screen[None]):
                     self.session, self.query_text, status=self.status, flag=self.flag
                 )
                 self._next, total = None, len(items)
+            elif self.view is not View.ALL:
+                page = await list_view(
+                    self.session,
+                    self.view,
+                    status=self.status,
+                    flag=self.flag,
+                    before=self._cursors[-1],
+                )
+                items, self._next = page.items, page.next_cursor
+                total = -1  # a filtered view is not counted: it is walked
             else:
                 page = await list_cases(
                     self.session, status=self.status, flag=self.flag, before=self._cursors[-1]
@@ -281,11 +319,17 @@ class CaseListScreen(Screen[None]):
             self.selected = current
         self.items = items
         self.awaiting = awaiting
+        # Labels known from before show at once; fresh ones are read after the rows are up.
+        labels = {i.case_id: self.labels[i.case_id] for i in items if i.case_id in self.labels}
+        self.labels = labels
         self.attention = attention
         self._pulse = pulse
         table.clear()
         for item in items:
-            table.add_row(*case_cells(item, awaiting=item.case_id in awaiting), key=item.case_id)
+            cells = case_cells(
+                item, awaiting=item.case_id in awaiting, label=labels.get(item.case_id)
+            )
+            table.add_row(*cells, key=item.case_id)
         self._place_cursor(table, items)
         self._show_attention()
         self._ring(items)
@@ -294,7 +338,32 @@ class CaseListScreen(Screen[None]):
         shown = f"{first + 1:,}–{first + len(items):,}" if items else "none"
         more = " · n: next page" if self._next is not None else ""
         back = " · p: previous page" if len(self._cursors) > 1 else ""
-        pager.update(Text(f"Page {len(self._cursors)} · cases {shown} of {total:,}{more}{back}"))
+        if total < 0:  # a filtered view
+            more = " · n: look further" if self._next is not None else " · no more"
+            found = f"{len(items):,} case(s) in view {self.view.value}"
+            pager.update(Text(f"Page {len(self._cursors)} · {found}{more}{back}"))
+        else:
+            pager.update(
+                Text(f"Page {len(self._cursors)} · cases {shown} of {total:,}{more}{back}")
+            )
+        await self._show_labels(table, items)
+
+    async def _show_labels(self, table: CaseTable, items: tuple[CaseSummary, ...]) -> None:
+        """Read the labels of the cases shown (sealed notes; the session remembers them) and
+        put them in their column."""
+        try:
+            labels = await current_labels(
+                self.session, [(item.case_id, item.activity_seq) for item in items]
+            )
+        except (ConsoleError, StoreError):
+            return  # the rows stand without labels; the next load tries again
+        if self.items is not items or not table.is_attached:
+            return  # another load (or a lock) came meanwhile
+        for item in items:
+            if labels.get(item.case_id) != self.labels.get(item.case_id):
+                cell = label_cell(labels.get(item.case_id))
+                table.update_cell(item.case_id, self._label_column, cell, update_width=True)
+        self.labels = labels
 
     def _show_attention(self) -> None:
         line = self.query_one("#attention", Static)
@@ -355,12 +424,54 @@ class CaseListScreen(Screen[None]):
         self.status = _STATUSES[(_STATUSES.index(self.status) + 1) % len(_STATUSES)]
         self._restart()
 
+    def action_cycle_view(self) -> None:
+        """All cases → unread → awaiting reply → mine alone → shared with the team."""
+        self.attention_view = False
+        self.view = _VIEWS[(_VIEWS.index(self.view) + 1) % len(_VIEWS)]
+        self._restart()
+
     def action_cycle_flag(self) -> None:
         self.flag = _FLAGS[(_FLAGS.index(self.flag) + 1) % len(_FLAGS)]
         self._restart()
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
+
+    def action_find(self) -> None:
+        """Find text in the decrypted messages of the most recent cases (in memory only)."""
+        from .find import FindScreen
+
+        self.app.push_screen(FindScreen(self.session), callback=self._found)
+
+    def _found(self, case_id: str | None) -> None:
+        from .casescreen import CaseScreen
+
+        if case_id is not None:
+            self.selected = case_id
+            self.app.push_screen(CaseScreen(self.session, case_id))
+
+    def action_label(self) -> None:
+        """Set the selected case's label and tags (sealed to its officers only)."""
+        case_id = self.cursor_case()
+        if case_id is None:
+            self._notify("No case is selected: ↑/↓ selects one.", error=True)
+            return
+        screen = LabelScreen(case_id, self.labels.get(case_id))
+        self.app.push_screen(screen, callback=lambda label: self._relabel(case_id, label))
+
+    def _relabel(self, case_id: str, label: CaseLabel | None) -> None:
+        if label is not None:
+            self._label_worker(case_id, label)
+
+    @work(group="label")
+    async def _label_worker(self, case_id: str, label: CaseLabel) -> None:
+        try:
+            await set_label(self.session, case_id, label.label, label.tags)
+        except (ConsoleError, StoreError) as exc:
+            self._notify(str(exc), error=True)
+            return
+        self._notify(f"Label of case {case_id} {'cleared' if label.empty else 'saved'}.")
+        self.load()
 
     def action_clear_search(self) -> None:
         field = self.query_one("#search", Input)
@@ -388,8 +499,14 @@ class CaseListScreen(Screen[None]):
         if item.status is CaseStatus.CLOSED:
             self._notify(f"Case {item.case_id} is closed: open it and reopen it (c) to reply.")
             return
+        label = self.labels.get(item.case_id)
         screen = ComposeScreen(
-            item.case_id, language=item.language, reply=True, under_cursor=self.cursor_case
+            item.case_id,
+            language=item.language,
+            reply=True,
+            under_cursor=self.cursor_case,
+            label=label.words() if label else "",
+            data_dir=self.session.workspace.config.data_dir,
         )
         self.app.push_screen(screen, callback=self._send)
 

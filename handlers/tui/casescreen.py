@@ -2,7 +2,8 @@
 
 Opening a case decrypts only its newest page of messages (``o`` loads older ones), so a
 case of 10,000 messages shows its first screen as fast as a short one. ``x`` cancels one
-of the officer's own replies that the relay has not claimed yet (ADR 0078).
+of the officer's own replies that the relay has not claimed yet (ADR 0078). ``l`` sets the
+case's label and tags, shown in the header (sealed to the case's officers, ADR 0090).
 
 Opening a case is audited first (handlers.cases.record_reading); if that cannot be
 written, nothing of the case is decrypted. The view is live (ADR 0084): twice a second
@@ -34,12 +35,20 @@ from .._errors import ConsoleError
 from ..cases import record_reading, require_assigned
 from ..compose import cancel_reply
 from ..export import export_folder, export_ref
+from ..labels import CaseLabel, label_of, set_label
 from ..manage import assign, set_status
 from ..port import CaseEvent, Pulse
 from ..session import Session
 from ..thread import ThreadItem, delivery_states, load_intake, load_page
 from .compose import Composed, ComposeScreen, send_composed
-from .dialogs import AssignScreen, CancelReplyScreen, ConfirmScreen, ExportScreen, HelpScreen
+from .dialogs import (
+    AssignScreen,
+    CancelReplyScreen,
+    ConfirmScreen,
+    ExportScreen,
+    HelpScreen,
+    LabelScreen,
+)
 from .render import case_header, event_text, intake_text, item_text, tell
 
 __all__ = ["CaseScreen", "EventView", "MessageView"]
@@ -91,6 +100,7 @@ class CaseScreen(Screen[None]):
         Binding("r", "reply", "Reply"),
         Binding("x", "cancel_reply", "Cancel reply"),
         Binding("n", "note", "Note"),
+        Binding("l", "label", "Label"),
         Binding("e", "export", "Export file"),
         Binding("a", "assign", "Assign"),
         Binding("c", "close_or_reopen", "Close/reopen"),
@@ -106,6 +116,8 @@ class CaseScreen(Screen[None]):
         self.assigned: list[str] = []
         self.items: list[ThreadItem] = []
         self.events: list[CaseEvent] = []
+        #: The case's label (sealed to its officers; ADR 0090).
+        self.label: CaseLabel | None = None
         self._older: int | None = None
         self._pulse: Pulse | None = None
         self._polling = False
@@ -147,7 +159,9 @@ class CaseScreen(Screen[None]):
 
     def _show_header(self) -> None:
         if self.case is not None:
-            header = case_header(self.case, self.assigned, older=self._older is not None)
+            header = case_header(
+                self.case, self.assigned, older=self._older is not None, label=self.label
+            )
             self.query_one("#case-header", Static).update(header)
 
     @work(exclusive=True, group="case")
@@ -166,6 +180,7 @@ class CaseScreen(Screen[None]):
             intake = await load_intake(session, self.case.case_id)
             page = await load_page(session, self.case.case_id, limit=THREAD_PAGE)
             events = await port.case_events(session, self.case.case_id)
+            label = (await label_of(session, case.case_id, case.activity_seq)).label
         except (ConsoleError, StoreError) as exc:
             if not self._gone():
                 self.query_one("#case-header", Static).update(
@@ -181,6 +196,7 @@ class CaseScreen(Screen[None]):
         self._pulse = pulse
         self.items = list(page.items)
         self.events = events
+        self.label = label
         self._older = page.older_cursor
         self._show_header()
         labels = session.workspace.question_labels()
@@ -240,13 +256,38 @@ class CaseScreen(Screen[None]):
         if self.case.status is CaseStatus.CLOSED:
             self._notify("This case is closed: reopen it (c) to reply.", error=True)
             return
-        screen = ComposeScreen(self.case.case_id, language=self.case.language, reply=True)
+        screen = ComposeScreen(
+            self.case.case_id,
+            language=self.case.language,
+            reply=True,
+            label=self.label.words() if self.label else "",
+            data_dir=self.session.workspace.config.data_dir,
+        )
         self.app.push_screen(screen, callback=self._send)
 
     def action_note(self) -> None:
         if self.case is not None:
             screen = ComposeScreen(self.case.case_id, language=self.case.language, reply=False)
             self.app.push_screen(screen, callback=self._send)
+
+    def action_label(self) -> None:
+        if self.case is not None:
+            screen = LabelScreen(self.case.case_id, self.label)
+            self.app.push_screen(screen, callback=self._relabel)
+
+    def _relabel(self, label: CaseLabel | None) -> None:
+        if label is not None:
+            self._label_worker(label)
+
+    @work(group="label")
+    async def _label_worker(self, label: CaseLabel) -> None:
+        try:
+            await set_label(self.session, self.case_id, label.label, label.tags)
+        except (ConsoleError, StoreError) as exc:
+            self._notify(str(exc), error=True)
+            return
+        self._notify("Label cleared." if label.empty else "Label saved.")
+        self.load()
 
     def _send(self, composed: Composed | None) -> None:
         if composed is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -33,7 +34,8 @@ from ..compose import (
     too_long,
 )
 from ..session import Session
-from .dialogs import ConfirmScreen
+from ..templates import Template, load_templates, templates_path
+from .dialogs import ConfirmScreen, TemplateScreen
 
 __all__ = ["ComposeScreen", "Composed", "send_composed"]
 
@@ -81,6 +83,7 @@ class ComposeScreen(ModalScreen[Composed | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "send", "Send", priority=True),
         Binding("escape", "cancel", "Cancel", priority=True),
+        Binding("ctrl+t", "template", "Template", priority=True),
     ]
 
     def __init__(
@@ -90,14 +93,20 @@ class ComposeScreen(ModalScreen[Composed | None]):
         language: str,
         reply: bool,
         under_cursor: Callable[[], str | None] | None = None,
+        label: str = "",
+        data_dir: Path | None = None,
     ) -> None:
         """``under_cursor``: the case the opening list's cursor is on now (None: none);
-        leave it out where nothing can change under the composer (the case view)."""
+        leave it out where nothing can change under the composer (the case view).
+        ``label``: the case's label, shown with its id; ``data_dir``: where the officer's
+        reply templates are (ctrl+t)."""
         super().__init__()
         self.case_id = case_id
         self.language = language
         self.reply = reply
         self.under_cursor = under_cursor
+        self.label = label
+        self.data_dir = data_dir
 
     def compose(self) -> ComposeResult:
         what = "Reply to the source of case " if self.reply else "Internal note on case "
@@ -110,6 +119,9 @@ class ComposeScreen(ModalScreen[Composed | None]):
             title.append_text(as_text(self.case_id, single_line=True, style="bold reverse"))
             title.append(" · language ")
             title.append_text(as_text(self.language, single_line=True))
+            if self.label:
+                title.append("\nLabel: ")
+                title.append_text(as_text(self.label, single_line=True, style="bold"))
             yield Static(title, id="compose-title")
             yield TextArea(id="body", soft_wrap=True, show_line_numbers=False)
             if self.reply:
@@ -226,3 +238,23 @@ class ComposeScreen(ModalScreen[Composed | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_template(self) -> None:
+        """Pick one of the officer's templates in the case's language; it goes into the
+        text at the cursor, to be edited before sending."""
+        if self.data_dir is None:
+            self._error("No templates here.")
+            return
+        try:
+            found = [t for t in load_templates(self.data_dir) if t.language == self.language]
+        except ConsoleError as exc:
+            self._error(str(exc))
+            return
+        screen = TemplateScreen(self.language, found, templates_path(self.data_dir))
+        self.app.push_screen(screen, callback=self._insert)
+
+    def _insert(self, template: Template | None) -> None:
+        if template is not None:
+            body = self.query_one("#body", TextArea)
+            body.insert(template.text)
+            body.focus()

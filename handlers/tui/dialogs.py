@@ -19,11 +19,22 @@ from textual.widgets.option_list import Option
 from core.payload import AttachmentRef
 from core.untrusted import as_text
 
+from .._errors import UsageError
 from ..export import what_it_reveals
+from ..labels import CaseLabel, make_label
+from ..templates import Template
 from ..thread import ThreadItem
 from .render import attachment_label, local_time
 
-__all__ = ["AssignScreen", "CancelReplyScreen", "ConfirmScreen", "ExportScreen", "HelpScreen"]
+__all__ = [
+    "AssignScreen",
+    "CancelReplyScreen",
+    "ConfirmScreen",
+    "ExportScreen",
+    "HelpScreen",
+    "LabelScreen",
+    "TemplateScreen",
+]
 
 #: Shown in every help screen: the console's own keys.
 _APP_KEYS: Final = (("ctrl+l", "Lock the console now"), ("ctrl+q", "Quit"), ("?", "This help"))
@@ -251,3 +262,96 @@ class HelpScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class LabelScreen(_FormScreen[CaseLabel]):
+    """Set the case's label and tags: sealed to its officers only (ADR 0090). Empty fields
+    clear it."""
+
+    DEFAULT_CSS = "LabelScreen { align: center middle; }"
+
+    def __init__(self, case_id: str, current: CaseLabel | None) -> None:
+        super().__init__()
+        self.case_id = case_id
+        self.current = current or CaseLabel()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="label-box", classes="dialog"):
+            title = Text("Label of case ", style="bold", end="")
+            title.append_text(as_text(self.case_id, single_line=True, style="bold reverse"))
+            yield Static(title)
+            yield Static(
+                Text(
+                    "Sealed for the case officers of this case only: the relay cannot read it.",
+                    style="dim",
+                )
+            )
+            yield Input(value=self.current.label, placeholder="Label (one line)", id="label")
+            yield Input(
+                value=" ".join(self.current.tags),
+                placeholder="Tags, separated by spaces or commas",
+                id="tags",
+            )
+            yield Static(Text(""), id="label-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Save label", id="ok", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#label", Input).focus()
+
+    def _submit(self) -> None:
+        try:
+            label = make_label(
+                self.query_one("#label", Input).value, self.query_one("#tags", Input).value
+            )
+        except UsageError as exc:
+            self.query_one("#label-error", Static).update(as_text(str(exc), style="bold red"))
+            return
+        self.dismiss(label)
+
+
+class TemplateScreen(_FormScreen[Template]):
+    """Pick one of the officer's reply templates in the case's language (ADR 0092)."""
+
+    DEFAULT_CSS = "TemplateScreen { align: center middle; }"
+
+    def __init__(self, language: str, templates: list[Template], where: Path) -> None:
+        super().__init__()
+        self.language = language
+        self.templates = templates
+        self.where = where
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="template-box", classes="dialog"):
+            title = Text("Your templates in ", style="bold", end="")
+            title.append_text(as_text(self.language, single_line=True, style="bold"))
+            yield Static(title)
+            if not self.templates:
+                yield Static(
+                    as_text(f"None in this language: write them in {self.where}.", style="dim")
+                )
+            options = []
+            for i, t in enumerate(self.templates):
+                first = t.text.splitlines()[0] if t.text else ""
+                label = Text(f"{t.name}: ", style="bold", end="")
+                label.append_text(as_text(first[:70], single_line=True))
+                options.append(Option(label, id=str(i)))
+            yield OptionList(*options, id="templates")
+            with Horizontal(classes="buttons"):
+                yield Button("Use this template", id="ok", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        options = self.query_one("#templates", OptionList)
+        if self.templates:
+            options.highlighted = 0
+        options.focus()
+
+    def _submit(self) -> None:
+        index = self.query_one("#templates", OptionList).highlighted
+        if index is not None and self.templates:
+            self.dismiss(self.templates[index])
+
+    def on_option_list_option_selected(self, _event: OptionList.OptionSelected) -> None:
+        self._submit()

@@ -21,6 +21,7 @@ from store import Case
 
 from ..cases import CaseSummary
 from ..compose import format_duration
+from ..labels import CaseLabel
 from ..port import CaseEvent
 from ..thread import ThreadItem
 
@@ -32,6 +33,7 @@ __all__ = [
     "human_size",
     "intake_text",
     "item_text",
+    "label_cell",
     "local_time",
     "origin_text",
 ]
@@ -111,6 +113,9 @@ _EVENTS = {
     "replies cannot reach them until they come back with /recover.",
     "source-recovered": "The source came back with /recover and their recovery phrase "
     "(perhaps from another Telegram account): replies go to that chat now.",
+    "source-recover-refused": "Someone used this case's recovery phrase once more the same "
+    "day, past the daily limit: the case stayed with its chat. If the source did not do "
+    "this, someone else knows their phrase.",
     "source-language": "The source changed their language.",
 }
 
@@ -141,6 +146,16 @@ def item_text(item: ThreadItem) -> Text:
             style="bold red",
         )
     out = Text(overflow="fold", end="")
+    if item.kind == "label":
+        out.append("🏷 Label ", style="bold yellow")
+        out.append("cleared" if not item.text else "set", style="bold yellow")
+        out.append(" by ", style="bold yellow")
+        out.append_text(as_text(item.author or "an unknown case officer", single_line=True))
+        out.append(f"  {_when(item.created)}", style="dim")
+        if item.text:
+            out.append("\n")
+            out.append_text(as_text(item.text, single_line=True, style="italic"))
+        return out
     if item.direction.value == "in":
         out.append("▶ Source", style="bold cyan")
     else:
@@ -192,10 +207,15 @@ def intake_text(answers: Iterable[IntakeAnswer], labels: Mapping[str, str]) -> T
     return out
 
 
-def case_header(case: Case, assigned: Iterable[str], *, older: bool) -> Text:
+def case_header(
+    case: Case, assigned: Iterable[str], *, older: bool, label: CaseLabel | None = None
+) -> Text:
     out = Text(end="")
     out.append("Case ", style="bold")
     out.append_text(as_text(case.case_id, single_line=True, style="bold"))
+    if label is not None and not label.empty:
+        out.append(" · ")
+        out.append_text(as_text(label.words(), single_line=True, style="bold italic"))
     out.append(f" · {case.status.value} · language {render_untrusted(case.language)}")
     out.append(" · assigned: ")
     out.append_text(as_text(", ".join(assigned), single_line=True))
@@ -207,7 +227,23 @@ def case_header(case: Case, assigned: Iterable[str], *, older: bool) -> Text:
     return out
 
 
-def case_cells(item: CaseSummary, *, awaiting: bool = False) -> tuple[Text, ...]:
+#: How much of a label the case list shows (the case view shows all of it).
+LABEL_CELL = 40
+
+
+def label_cell(label: CaseLabel | None) -> Text:
+    """A case's label and tags for the case list (officers' words: still shown as text)."""
+    if label is None or label.empty:
+        return Text("")
+    words = label.words()
+    if len(words) > LABEL_CELL:
+        words = words[: LABEL_CELL - 1] + "…"
+    return as_text(words, single_line=True, style="italic")
+
+
+def case_cells(
+    item: CaseSummary, *, awaiting: bool = False, label: CaseLabel | None = None
+) -> tuple[Text, ...]:
     unread = Text(str(item.unread), style="bold" if item.unread else "dim", justify="right")
     flags = ", ".join(item.flag_names())
     marks = Text(end="")
@@ -217,6 +253,7 @@ def case_cells(item: CaseSummary, *, awaiting: bool = False) -> tuple[Text, ...]
         marks.append("↩ awaiting reply", style="bold yellow")
     return (
         as_text(item.case_id, single_line=True),
+        label_cell(label),
         Text(item.status.value),
         unread,
         marks,

@@ -15,7 +15,16 @@ async def test_command_menu_in_each_language(env, sim):
         code = "" if lang == "en" else lang
         commands = {c["command"]: c["description"] for c in sim.bot_commands(language_code=code)}
         assert commands["forget"] == catalog(lang).plain("command.forget")
-        assert set(commands) == {"start", "status", "recover", "language", "forget", "verify", "panic", "help"}
+        assert set(commands) == {
+            "start",
+            "status",
+            "recover",
+            "language",
+            "forget",
+            "verify",
+            "panic",
+            "help",
+        }
 
 
 async def test_housekeeping_forgets_expired_dialogues_and_old_ids(env, sim):

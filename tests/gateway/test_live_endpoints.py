@@ -42,9 +42,14 @@ async def test_events_are_the_sources_only_and_only_for_the_cases_officers(
     await world.store.append_audit("handler bob", "read", case_id=CASE_A)  # not for officers
     await world.store.append_audit("handler alice", "export", case_id=CASE_A, detail="x")
     await world.store.append_audit("relay", "source-recovered", case_id=CASE_A)
+    await world.store.append_audit("relay", "source-recover-refused", case_id=CASE_A)
     answer = await gateway.client.call(alice, "GET", f"/v1/cases/{CASE_A}/events")
     assert answer.status == 200
-    assert [e["action"] for e in answer.body["events"]] == ["source-forgot", "source-recovered"]
+    assert [e["action"] for e in answer.body["events"]] == [
+        "source-forgot",
+        "source-recovered",
+        "source-recover-refused",
+    ]
     assert set(answer.body["events"][0]) == {"seq", "on", "action"}  # no actor, no detail
     refused = await gateway.client.call(alice, "GET", f"/v1/cases/{CASE_C}/events")
     assert refused.status == 403

@@ -58,6 +58,8 @@ async def test_cases_json(run: Run) -> None:
         "assigned": ["alice", "bob"],
         "flags": ["new"],
         "language": "ru",
+        "label": "",
+        "tags": [],
     }
     code, out, _ = await run("cases", "--json", "--search", "qx9b")
     assert [c["case_id"] for c in json.loads(out)] == [CASE_A]

@@ -8,7 +8,7 @@ import os
 import stat
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,11 +16,12 @@ from textual.widgets import Button, Checkbox, Input, TextArea
 
 from handlers._errors import UsageError
 from handlers.compose import TELEGRAM_LIMIT, send_reply, telegram_length
+from handlers.port import EVENT_ACTIONS, CaseEvent
 from handlers.tui.caselist import CaseListScreen
 from handlers.tui.casescreen import CaseScreen
 from handlers.tui.compose import ComposeScreen
 from handlers.tui.dialogs import AssignScreen, ConfirmScreen, ExportScreen, HelpScreen
-from handlers.tui.render import local_time, origin_text
+from handlers.tui.render import event_text, local_time, origin_text
 from tests.handlers.conftest import CASE_A, CASE_B, World
 from tests.handlers.test_tui import (
     check_snapshot,
@@ -199,3 +200,9 @@ async def test_the_interface_says_case_officer(cases: World) -> None:
         await pilot.press("n")
         await settle(pilot)
         assert "case officers of this case" in screen_text(app)
+
+
+@pytest.mark.parametrize("action", EVENT_ACTIONS)
+def test_every_source_event_is_said_in_words(action: str) -> None:
+    line = event_text(CaseEvent(seq=1, on=date(2026, 12, 6), action=action)).plain
+    assert action not in line and "2026-12-06" in line
