@@ -311,18 +311,7 @@ class QueueOps(SqliteBase):
         case_id = check.case_id(case_id)
         moment = epoch(now_or(now))
         async with self._write(several=True) as db:
-            moved = await execute(
-                db,
-                "INSERT INTO scheduled_deletions (case_id, sealed_ref, due_at)"
-                " SELECT case_id, sent_ref, ? FROM outbox"
-                " WHERE case_id = ? AND sent_ref IS NOT NULL",
-                (moment, case_id),
-            )
-            await execute(
-                db,
-                "UPDATE outbox SET sent_ref = NULL, self_destruct_at = NULL WHERE case_id = ?",
-                (case_id,),
-            )
+            moved = await _sent_replies_leave_now(db, case_id, moment)
             await execute(
                 db,
                 "UPDATE outbox SET status = 'failed', envelope = NULL, last_error = 'forgotten',"  # noqa: S608 (_DAY is a constant)
@@ -330,11 +319,7 @@ class QueueOps(SqliteBase):
                 " WHERE case_id = ? AND status = 'pending'",
                 (case_id,),
             )
-            await execute(
-                db,
-                "UPDATE scheduled_deletions SET due_at = min(due_at, ?) WHERE case_id = ?",
-                (moment, case_id),
-            )
+            await _deletions_due_now(db, case_id, moment)
         return moved
 
     async def fail_outbox(self, outbox_id: int, claim_token: bytes, *, error: str) -> None:
@@ -508,22 +493,33 @@ class QueueOps(SqliteBase):
         case_id = check.case_id(case_id)
         moment = epoch(now_or(now))
         async with self._write(several=True) as db:
-            moved = await execute(
-                db,
-                "INSERT INTO scheduled_deletions (case_id, sealed_ref, due_at)"
-                " SELECT case_id, sent_ref, ? FROM outbox"
-                " WHERE case_id = ? AND sent_ref IS NOT NULL",
-                (moment, case_id),
-            )
-            await execute(
-                db,
-                "UPDATE outbox SET sent_ref = NULL, self_destruct_at = NULL"
-                " WHERE case_id = ? AND sent_ref IS NOT NULL",
-                (case_id,),
-            )
-            await execute(
-                db,
-                "UPDATE scheduled_deletions SET due_at = min(due_at, ?) WHERE case_id = ?",
-                (moment, case_id),
-            )
+            moved = await _sent_replies_leave_now(db, case_id, moment)
+            await _deletions_due_now(db, case_id, moment)
         return moved
+
+
+async def _sent_replies_leave_now(db: aiosqlite.Connection, case_id: str, moment: int) -> int:
+    """Every delivered reply's chat reference becomes a deletion due ``moment``; the
+    outbox forgets it. Returns how many."""
+    moved = await execute(
+        db,
+        "INSERT INTO scheduled_deletions (case_id, sealed_ref, due_at)"
+        " SELECT case_id, sent_ref, ? FROM outbox"
+        " WHERE case_id = ? AND sent_ref IS NOT NULL",
+        (moment, case_id),
+    )
+    await execute(
+        db,
+        "UPDATE outbox SET sent_ref = NULL, self_destruct_at = NULL"
+        " WHERE case_id = ? AND sent_ref IS NOT NULL",
+        (case_id,),
+    )
+    return moved
+
+
+async def _deletions_due_now(db: aiosqlite.Connection, case_id: str, moment: int) -> None:
+    await execute(
+        db,
+        "UPDATE scheduled_deletions SET due_at = min(due_at, ?) WHERE case_id = ?",
+        (moment, case_id),
+    )
