@@ -232,6 +232,7 @@ class Conversation:
         *,
         quiet: bool = False,
         buttons: Buttons | None = None,
+        pinned: bool = False,
     ) -> None:
         mid = await self.io.say(chat, text, buttons, quiet=quiet)
         if mid is None:
@@ -241,7 +242,7 @@ class Conversation:
         # The message may name the case ID: its deletion must be recorded, store hiccup or not.
         for attempt in range(1, _NOTE_DELETION.give_up_after + 1):
             try:
-                await self.store.add_scheduled_deletion(case_id, ref, due_at=due)
+                await self.store.add_scheduled_deletion(case_id, ref, due_at=due, pinned=pinned)
             except StoreError as exc:
                 if attempt == _NOTE_DELETION.give_up_after:
                     raise
@@ -1150,9 +1151,10 @@ class Conversation:
             old_chat = previous
             # Silent, naming nothing, and gone again before Telegram's 48 h delete window
             # closes: whoever holds the old phone learns only that the chat was moved.
+            # Pinned: whoever holds the case now cannot erase it early with /panic.
             turn.then(
                 lambda: self._send_briefly(
-                    old_chat, notice, case_id, MOVED_NOTICE_LIFETIME, quiet=True
+                    old_chat, notice, case_id, MOVED_NOTICE_LIFETIME, quiet=True, pinned=True
                 )
             )
         html = t.gettext("recover.success", case_id=case_id)

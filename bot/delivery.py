@@ -265,6 +265,20 @@ class Delivery:
                 # /forget came while this reply was on its way: it leaves the chat, and
                 # its reference the store, like the ones delivered before.
                 await tx.forget_chat_links(item.case_id, now=self.clock())
+            elif case is not None and self._went_elsewhere(item.case_id, case.sealed_chat_ref, ref):
+                # The source moved to another account (/recover) while this reply was on
+                # its way to the old chat: it leaves that chat now, like what was there.
+                await tx.add_scheduled_deletion(item.case_id, ref, due_at=self.clock())
+
+    def _went_elsewhere(self, case_id: str, chat_ref: bytes | None, ref: bytes) -> bool:
+        """Whether a message sent with ``ref`` went to another chat than the case's now."""
+        if chat_ref is None:
+            return False
+        try:
+            sent_to, _ = open_message_ref(self.ring, case_id, ref)
+            return sent_to != open_chat_ref(self.ring, case_id, chat_ref)
+        except (CryptoError, ValueError):
+            return False
 
     async def _retry(self, item: OutboxItem, seconds: float, error: str) -> None:
         assert item.claim_token is not None

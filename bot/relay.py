@@ -590,6 +590,10 @@ class TokenFile:
         token = read_key_file(self.path).decode("ascii").strip()
         self._on_token(token)  # redacted from the logs before it is ever used
         bot = self._make_bot(token)
-        await bot.initialize()  # getMe: a bad token fails here, the old one stays in use
+        try:
+            await bot.initialize()  # getMe: a bad token fails here, the old one stays in use
+        except BaseException:
+            await bot.shutdown()  # its connections, opened before getMe failed
+            raise
         self._seen = stamp
         return bot

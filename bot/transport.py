@@ -54,7 +54,9 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._connections),
                 headers={"User-Agent": self.USER_AGENT},
-                trust_env=False,
+                # HTTPS_PROXY / ALL_PROXY, as PTB's httpx transport honours them: a relay
+                # that reaches Telegram through a proxy must not silently connect directly.
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:

@@ -141,7 +141,7 @@ async def _case_texts(session: Session, case: store.Case) -> CaseTexts:
     if known is None:
         await record_reading(session, case_id)  # before anything of it is decrypted
         known = CaseTexts()
-    known.activity = case.activity_seq
+    activity = case.activity_seq
     while True:
         page = await session.reader.list_envelopes(
             case_id, after_seq=known.seq or None, limit=_PAGE, wraps=session.me.key_id
@@ -152,6 +152,8 @@ async def _case_texts(session: Session, case: store.Case) -> CaseTexts:
             known.seq = page[-1].seq
         if len(page) < _PAGE:
             break
+    # Only now: a read that failed halfway must be read again next time, not taken as done.
+    known.activity = activity
     if not session.memory.closed:  # (locked meanwhile: forget it)
         session.memory.texts[case_id] = known
     return known

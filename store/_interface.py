@@ -452,8 +452,11 @@ class StoreOperations(Protocol):
     # -- scheduled deletions ------------------------------------------------------------
 
     async def add_scheduled_deletion(
-        self, case_id: str, sealed_ref: bytes, *, due_at: datetime
-    ) -> ScheduledDeletion: ...
+        self, case_id: str, sealed_ref: bytes, *, due_at: datetime, pinned: bool = False
+    ) -> ScheduledDeletion:
+        """A bot message to delete at ``due_at``. ``pinned``: only the clock makes it due;
+        /panic, /forget and a move (``clear_chat``, ``forget_chat_links``) leave it be."""
+        ...
 
     async def claim_due_deletions(
         self, *, lease: timedelta, limit: int = 50, now: datetime | None = None

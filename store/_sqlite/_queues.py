@@ -436,14 +436,19 @@ class QueueOps(SqliteBase):
     # -- scheduled deletions -------------------------------------------------------------
 
     async def add_scheduled_deletion(
-        self, case_id: str, sealed_ref: bytes, *, due_at: datetime
+        self, case_id: str, sealed_ref: bytes, *, due_at: datetime, pinned: bool = False
     ) -> ScheduledDeletion:
-        params = (check.case_id(case_id), check.blob(sealed_ref, "sealed_ref"), epoch(due_at))
+        params = (
+            check.case_id(case_id),
+            check.blob(sealed_ref, "sealed_ref"),
+            epoch(due_at),
+            1 if pinned else 0,
+        )
         async with self._write() as db:
             row = await fetch_one(
                 db,
-                "INSERT INTO scheduled_deletions (case_id, sealed_ref, due_at) VALUES (?, ?, ?)"
-                " RETURNING *",
+                "INSERT INTO scheduled_deletions (case_id, sealed_ref, due_at, pinned)"
+                " VALUES (?, ?, ?, ?) RETURNING *",
                 params,
             )
         assert row is not None
@@ -520,6 +525,6 @@ async def _sent_replies_leave_now(db: aiosqlite.Connection, case_id: str, moment
 async def _deletions_due_now(db: aiosqlite.Connection, case_id: str, moment: int) -> None:
     await execute(
         db,
-        "UPDATE scheduled_deletions SET due_at = min(due_at, ?) WHERE case_id = ?",
+        "UPDATE scheduled_deletions SET due_at = min(due_at, ?) WHERE case_id = ? AND pinned = 0",
         (moment, case_id),
     )

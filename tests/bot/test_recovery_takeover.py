@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from admin.refs import seal_chat_ref
 from bot.conversation import MOVED_NOTICE_LIFETIME
 from handlers.port import EVENT_ACTIONS
 from telesim import SimUser
@@ -156,3 +157,45 @@ async def test_the_previous_chat_keeps_no_trace_of_the_case(env, sim):
     assert not left & set(traces)
     assert not [m for m in source.user.bot_messages() if case_id in (m.text or "")]
     assert source.user.last_bot_message().text == said("ru", "recover.moved")
+
+
+@pytest.mark.parametrize("how", ["/panic", "/forget"])
+async def test_whoever_holds_the_case_now_cannot_erase_the_notice_early(env, sim, how):
+    """The thief's own /panic or /forget makes the case's deletions due at once; the notice
+    in the old chat is pinned to its clock, or the source would never see it (it is silent)."""
+    source = await onboard(env, sim, "ru")
+    thief = await take_over(env, sim, source, "ru")
+    moved = said("ru", "recover.moved")
+    if how == "/panic":
+        await thief.send_text("/panic")
+        await env.pump()
+    else:
+        # What /forget does once confirmed, straight on the store.
+        await env.store.forget_chat_links(source.case.case_id)
+    sim.clock.advance(seconds=60)
+    await env.pump()
+    assert moved in [m.text for m in source.user.bot_messages()]
+
+
+async def test_a_reply_on_its_way_when_the_case_moved_leaves_the_old_chat(env, sim, monkeypatch):
+    """The relay sent a reply to the old chat just as /recover moved the case: recorded
+    after the move, it would stay on the old phone for a day (a quiet notice) or for good
+    (a loud reply). It leaves at once, like what the move cleared."""
+    source = await onboard(env, sim, "uk")
+    case_id = source.case.case_id
+    thief = sim.add_user(first_name="Thief")
+    delivery = env.relay.delivery
+    record_sent = delivery._record_sent
+
+    async def moved_meanwhile(*args, **kwargs):
+        # The move commits between the send and its record.
+        await env.store.set_case_chat_ref(case_id, seal_chat_ref(env.ring, case_id, thief.id))
+        await record_sent(*args, **kwargs)
+
+    monkeypatch.setattr(delivery, "_record_sent", moved_meanwhile)
+    await env.reply(case_id, env.handlers[0], "on its way")
+    await env.pump()
+    monkeypatch.setattr(delivery, "_record_sent", record_sent)
+    sim.clock.advance(seconds=1)
+    await env.pump()
+    assert notices(source.user) == []
