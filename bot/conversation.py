@@ -149,6 +149,8 @@ class Conversation:
         # The message of the intake question each source is answering (chat, message id),
         # in memory only: a typed answer takes that message's Skip button away.
         self.question_messages: dict[bytes, tuple[int, int]] = {}
+        # /panic tells the delivery loop (Relay wires it): a reply on its way goes too.
+        self.on_chat_cleared: Callable[[str], None] = lambda case_id: None
 
     @property
     def _max_bytes(self) -> int:
@@ -658,6 +660,7 @@ class Conversation:
             await tx.clear_chat(case_id, now=now)
             # The notices are going: nothing is left to tap, so their wraps go too.
             await forget_quiet_replies_of(tx, case_id)
+            self.on_chat_cleared(case_id)  # a reply being sent right now goes too
 
         turn.write(clear)
         if inc.message_id is not None:

@@ -119,14 +119,30 @@ class Delivery:
         self._deleted: list[int] = []
         self._deletion_gate = asyncio.Semaphore(DELETION_CONCURRENCY)
         self._swept_at: datetime | None = None
+        self._sending: str | None = None  # the case of the reply being sent, if any
+        self._cleared_while_sending = False
         if pace is not None:
             io.pace = pace
+
+    def chat_cleared(self, case_id: str) -> None:
+        """/panic cleared the case's chat (``Conversation.on_chat_cleared``): a reply on
+        its way there right now is recorded after the clearing, and must leave at once."""
+        if self._sending == case_id:
+            self._cleared_while_sending = True
 
     async def deliver_one(self) -> bool:
         """Deliver the next due reply; False when nothing is due."""
         item = await self.store.claim_outbox(lease=LEASE, now=self.clock())
         if item is None:
             return False
+        assert item.claim_token is not None
+        self._sending, self._cleared_while_sending = item.case_id, False
+        try:
+            return await self._deliver(item)
+        finally:
+            self._sending = None
+
+    async def _deliver(self, item: OutboxItem) -> bool:
         assert item.claim_token is not None
         try:
             reply, chat_id, language, message_id = await self._open(item)
@@ -265,9 +281,11 @@ class Delivery:
                 # /forget came while this reply was on its way: it leaves the chat, and
                 # its reference the store, like the ones delivered before.
                 await tx.forget_chat_links(item.case_id, now=self.clock())
-            elif case is not None and self._went_elsewhere(item.case_id, case.sealed_chat_ref, ref):
-                # The source moved to another account (/recover) while this reply was on
-                # its way to the old chat: it leaves that chat now, like what was there.
+            elif self._cleared_while_sending or (
+                case is not None and self._went_elsewhere(item.case_id, case.sealed_chat_ref, ref)
+            ):
+                # /panic cleared the chat, or the source moved to another account
+                # (/recover), while this reply was on its way: it leaves now, like the rest.
                 await tx.add_scheduled_deletion(item.case_id, ref, due_at=self.clock())
 
     def _went_elsewhere(self, case_id: str, chat_ref: bytes | None, ref: bytes) -> bool:

@@ -126,6 +126,7 @@ class Relay:
         self.delivery = Delivery(
             store, ring, self.trust, self.io, clock=clock, backoff=backoff, replies=config.relay
         )
+        self.conversation.on_chat_cleared = self.delivery.chat_cleared
         self._wake = asyncio.Event()
         self._deletions_due = asyncio.Event()
         self._poll_failures = 0

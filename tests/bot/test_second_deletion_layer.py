@@ -122,3 +122,27 @@ async def test_panic_takes_the_recovery_phrase_too(env, sim):
     await env.pump()
     assert phrase.message_id not in [m.message_id for m in user.visible_messages()]
     assert user.last_bot_message().text == said("ru", "panic.done")
+
+
+async def test_a_reply_on_its_way_at_the_moment_of_panic_leaves_too(env, sim, monkeypatch):
+    """The relay is sending a reply when /panic clears the chat: recorded after the
+    clearing, it would stay for a day (a quiet notice). It leaves at once."""
+    source = await onboard(env, sim, "ru")
+    delivery = env.relay.delivery
+    record_sent = delivery._record_sent
+
+    async def panic_meanwhile(*args, **kwargs):
+        # /panic is handled and committed between the send and its record.
+        await source.user.send_text("/panic")
+        await env.relay.fetch(0)
+        await env.relay.process_inbox()
+        await record_sent(*args, **kwargs)
+
+    monkeypatch.setattr(delivery, "_record_sent", panic_meanwhile)
+    await env.reply(source.case.case_id, env.handlers[0], "on its way")
+    await env.pump()
+    monkeypatch.setattr(delivery, "_record_sent", record_sent)
+    assert said("ru", "panic.done") in [m.text for m in source.user.bot_messages()]
+    sim.clock.advance(seconds=1)
+    await env.pump()
+    assert notices(source.user) == []
