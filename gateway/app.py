@@ -45,6 +45,7 @@ from typing import Any, Final, TypeVar
 from aiohttp import web
 
 import store
+from core.caseview import case_marker, source_events
 from core.roster import RosterError, entry_statement
 from core.rosterlog import append_entry
 from core.settings import KEY_VERSION_SETTING, TRUST_CHANGED_SETTING
@@ -98,14 +99,6 @@ _OFFICER_KINDS: Final = frozenset({"assign", "leave"})
 #: The only settings a console reads: what it verifies the roster with, and when to re-read.
 _SETTINGS: Final = frozenset({ORG_PUBLIC_KEY_SETTING, KEY_VERSION_SETTING, TRUST_CHANGED_SETTING})
 _MAX_MARKS: Final = 1000
-#: Audit actions of a case meant for its officers (as handlers.port.EVENT_ACTIONS): what
-#: the source did. Who replied, read or exported stays in the admin's audit log.
-_EVENT_ACTIONS: Final = (
-    "source-forgot",
-    "source-recovered",
-    "source-recover-refused",
-    "source-language",
-)
 _SCAN: Final = 1000
 _MAX_AWAITING: Final = 200
 
@@ -624,36 +617,6 @@ async def post_export(request: web.Request) -> web.Response:
 # -- a live console (ADR 0084) ---------------------------------------------------------------
 
 
-async def _events(ops: store.StoreOperations, case_id: str) -> list[store.AuditEntry]:
-    found: list[store.AuditEntry] = []
-    for action in _EVENT_ACTIONS:
-        after: int | None = None
-        while True:
-            page = await ops.list_audit(
-                case_id=case_id, action=action, after_seq=after, limit=_SCAN
-            )
-            found += page
-            if len(page) < _SCAN:
-                break
-            after = page[-1].seq
-    return sorted(found, key=lambda e: e.seq)
-
-
-async def _case_marker(ops: store.StoreOperations, case: Case) -> str:
-    outbox: list[str] = []
-    after: int | None = None
-    while True:
-        items = await ops.list_outbox(case.case_id, after_id=after, limit=_SCAN)
-        outbox += [f"{i.outbox_id}:{i.status.value}:{i.attempts}" for i in items]
-        if len(items) < _SCAN:
-            break
-        after = items[-1].outbox_id
-    events = await _events(ops, case.case_id)
-    flags = ",".join(sorted(f.value for f in case.flags))
-    last = events[-1].seq if events else 0
-    return f"{case.status.value}|{flags}|{case.activity_seq}|{';'.join(outbox)}|{last}"
-
-
 async def get_pulse(request: web.Request) -> web.Response:
     """One small answer per tick of a live console: its newest activity, the roster's length
     and, for the case it shows (assigned to it only), a marker of that case's state."""
@@ -676,7 +639,7 @@ async def get_pulse(request: web.Request) -> web.Response:
         if officer.name not in officer.trust.assigned(case_id):
             raise Refusal(403, "this case is not assigned to you")
         case = await ops.get_case(case_id)
-        answer["case"] = "gone" if case is None else await _case_marker(ops, case)
+        answer["case"] = "gone" if case is None else await case_marker(ops, case)
     return web.json_response(answer)
 
 
@@ -705,7 +668,7 @@ async def get_events(request: web.Request) -> web.Response:
     await _case(ops, case_id)
     events = [
         {"seq": e.seq, "on": e.at.isoformat(), "action": e.action}
-        for e in await _events(ops, case_id)
+        for e in await source_events(ops, case_id)
     ]
     return web.json_response({"events": events})
 

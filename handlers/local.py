@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Final
 
 import store
+from core import caseview
 from crypto import Direction, EncryptionPublicKey, Envelope, seal
 from store import Case, CaseStatus, NotCancellableError, NotFoundError, Store, StoreOperations
 
@@ -19,7 +20,7 @@ from ._errors import ConsoleError, NotAssignedError, UnknownCaseError
 from .cases import require_assigned
 from .compose import SHORTEST_ID, cancel_refusal, handler_keys
 from .manage import rewrap_pass, sign_statement
-from .port import EVENT_ACTIONS, CaseEvent, Pulse
+from .port import CaseEvent, Pulse
 from .session import Session
 
 __all__ = ["LocalPort", "awaiting_reply", "case_marker", "case_notes", "source_events"]
@@ -28,34 +29,14 @@ _SCAN: Final = 1000
 
 
 async def source_events(db: StoreOperations, case_id: str) -> list[CaseEvent]:
-    """The case's audit entries meant for its officers (port.EVENT_ACTIONS), oldest first."""
-    found: list[CaseEvent] = []
-    for action in EVENT_ACTIONS:
-        after: int | None = None
-        while True:
-            page = await db.list_audit(case_id=case_id, action=action, after_seq=after, limit=_SCAN)
-            found += [CaseEvent(e.seq, e.at, e.action) for e in page]
-            if len(page) < _SCAN:
-                break
-            after = page[-1].seq
-    return sorted(found, key=lambda e: e.seq)
+    """The case's audit entries meant for its officers (EVENT_ACTIONS), oldest first."""
+    return [CaseEvent(e.seq, e.at, e.action) for e in await caseview.source_events(db, case_id)]
 
 
 async def case_marker(db: StoreOperations, case: Case) -> str:
-    """One case's state as a string that changes when anything the officer sees of it does:
-    status, flags, activity, delivery states of its replies, source events."""
-    outbox: list[str] = []
-    after: int | None = None
-    while True:
-        items = await db.list_outbox(case.case_id, after_id=after, limit=_SCAN)
-        outbox += [f"{i.outbox_id}:{i.status.value}:{i.attempts}" for i in items]
-        if len(items) < _SCAN:
-            break
-        after = items[-1].outbox_id
-    events = await source_events(db, case.case_id)
-    flags = ",".join(sorted(f.value for f in case.flags))
-    last = events[-1].seq if events else 0
-    return f"{case.status.value}|{flags}|{case.activity_seq}|{';'.join(outbox)}|{last}"
+    """One case's state as a string that changes when anything the officer sees of it does
+    (the gateway computes the same, core.caseview)."""
+    return await caseview.case_marker(db, case)
 
 
 async def awaiting_reply(db: StoreOperations, case_ids: Sequence[str]) -> set[str]:

@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+# The audit actions meant for a case's officers: what the source did (ADR 0084).
+from core.caseview import EVENT_ACTIONS
 from crypto import EncryptionPublicKey
 from store import Case, CaseFlag, CaseStatus, Envelope, OutboxItem, WrapSelection
 
@@ -24,15 +26,6 @@ if TYPE_CHECKING:
     from .session import Session
 
 __all__ = ["EVENT_ACTIONS", "CaseEvent", "Port", "Pulse", "Reads"]
-
-#: The audit actions of a case that are meant for its officers: what the source did
-#: (ADR 0084). Every other audit entry (who replied, read, exported) stays admin's.
-EVENT_ACTIONS: Final = (
-    "source-forgot",
-    "source-recovered",
-    "source-recover-refused",
-    "source-language",
-)
 
 
 @dataclass(frozen=True)
