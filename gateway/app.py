@@ -508,13 +508,20 @@ async def count_cases(request: web.Request) -> web.Response:
     return web.json_response({"count": count})
 
 
-async def get_marks(request: web.Request) -> web.Response:
-    officer = request[OFFICER]
+def _assigned_cases(request: web.Request, officer: Officer, most: int) -> list[str]:
+    """The ``case`` query values, each once: at most ``most``, every one assigned to the
+    officer by the verified roster."""
     ids = list(dict.fromkeys(request.query.getall("case", [])))
-    if len(ids) > _MAX_MARKS:
-        raise Refusal(400, f"case: at most {_MAX_MARKS} at once")
+    if len(ids) > most:
+        raise Refusal(400, f"case: at most {most} at once")
     if any(officer.name not in officer.trust.assigned(c) for c in ids):
         raise Refusal(403, "a case asked for is not assigned to you")
+    return ids
+
+
+async def get_marks(request: web.Request) -> web.Response:
+    officer = request[OFFICER]
+    ids = _assigned_cases(request, officer, _MAX_MARKS)
     ops = _gateway(request).store
     unread = await ops.unread_counts(officer.name, ids) if ids else {}
     marks = await ops.read_marks(officer.name, ids) if ids else {}
@@ -645,11 +652,7 @@ async def get_pulse(request: web.Request) -> web.Response:
 
 async def get_awaiting(request: web.Request) -> web.Response:
     officer = request[OFFICER]
-    ids = list(dict.fromkeys(request.query.getall("case", [])))
-    if len(ids) > _MAX_AWAITING:
-        raise Refusal(400, f"case: at most {_MAX_AWAITING} at once")
-    if any(officer.name not in officer.trust.assigned(c) for c in ids):
-        raise Refusal(403, "a case asked for is not assigned to you")
+    ids = _assigned_cases(request, officer, _MAX_AWAITING)
     ops = _gateway(request).store
     waiting = []
     for case_id in ids:
