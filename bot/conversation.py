@@ -149,6 +149,9 @@ class Conversation:
         # The message of the intake question each source is answering (chat, message id),
         # in memory only: a typed answer takes that message's Skip button away.
         self.question_messages: dict[bytes, tuple[int, int]] = {}
+        # The messages showing each source's recovery phrase (chat, ids), in memory only:
+        # after a lost answer it was shown twice, and "I saved it" on either takes both.
+        self.phrase_messages: dict[bytes, tuple[int, list[int]]] = {}
         # /panic tells the delivery loop (Relay wires it): a reply on its way goes too.
         self.on_chat_cleared: Callable[[str], None] = lambda case_id: None
 
@@ -159,6 +162,9 @@ class Conversation:
     # -- entry ---------------------------------------------------------------------------
 
     async def handle(self, inc: Incoming) -> Turn:
+        if inc.message_id is not None and inc.kind is not Kind.BUTTON:
+            # The source's own message (a button's message is the relay's, maybe a copy).
+            self.io.ids.saw(inc.chat_id, inc.message_id)
         lookup, state, case = await self._find(inc)
         turn = Turn(inc, lookup)
         if inc.kind is Kind.BUTTON:
@@ -235,16 +241,27 @@ class Conversation:
         quiet: bool = False,
         buttons: Buttons | None = None,
         pinned: bool = False,
-    ) -> None:
+    ) -> list[int]:
+        """The ids of the message shown (more than one if a lost answer left a copy that
+        Telegram would not delete yet: it goes as soon as it can)."""
         mid = await self.io.say(chat, text, buttons, quiet=quiet)
         if mid is None:
-            return
-        ref = seal_message_ref(self.ring, case_id, chat, mid)
-        due = self.clock() + lifetime
+            return []
+        now = self.clock()
+        strays = self.io.strays(chat, mid)
+        due = [(m, now) for m in strays] + [(mid, now + lifetime)]
+        for message_id, due_at in due:
+            ref = seal_message_ref(self.ring, case_id, chat, message_id)
+            await self._record_deletion(case_id, ref, due_at, pinned=pinned)
+        return [mid, *strays]
+
+    async def _record_deletion(
+        self, case_id: str, ref: bytes, due_at: datetime, *, pinned: bool
+    ) -> None:
         # The message may name the case ID: its deletion must be recorded, store hiccup or not.
         for attempt in range(1, _NOTE_DELETION.give_up_after + 1):
             try:
-                await self.store.add_scheduled_deletion(case_id, ref, due_at=due, pinned=pinned)
+                await self.store.add_scheduled_deletion(case_id, ref, due_at=due_at, pinned=pinned)
             except StoreError as exc:
                 if attempt == _NOTE_DELETION.give_up_after:
                     raise
@@ -549,8 +566,15 @@ class Conversation:
         # and it leaves before Telegram's 48 h window closes if the button is never pressed.
         html = t.gettext("case.phrase", phrase=phrase)
         buttons: Buttons = [[(t.plain("case.button.saved"), "saved")]]
-        chat = turn.incoming.chat_id
-        turn.then(lambda: self._send_briefly(chat, html, case_id, PHRASE_LIFETIME, buttons=buttons))
+        chat, lookup = turn.incoming.chat_id, turn.lookup_hash
+
+        async def show() -> None:
+            shown = await self._send_briefly(chat, html, case_id, PHRASE_LIFETIME, buttons=buttons)
+            if len(self.phrase_messages) >= QUESTION_MESSAGES_KEPT:
+                del self.phrase_messages[next(iter(self.phrase_messages))]
+            self.phrase_messages[lookup] = (chat, shown)
+
+        turn.then(show)
 
     async def _recovery_hash_off_loop(self, phrase: str) -> bytes:
         return await argon2_work(self._recovery_hash, phrase)
@@ -567,8 +591,14 @@ class Conversation:
         inc = turn.incoming
         t = catalog(state.language)
         if inc.kind is Kind.BUTTON and inc.callback_data == "saved" and inc.message_id is not None:
-            chat, mid = inc.chat_id, inc.message_id
-            turn.then(lambda: self.io.delete(chat, mid))
+            chat, mid, lookup = inc.chat_id, inc.message_id, turn.lookup_hash
+
+            async def delete_phrase() -> None:
+                # Runs after the phrase's own send (one queue per chat), so its ids are known.
+                shown = self.phrase_messages.pop(lookup, (chat, []))
+                await self.io.delete_many(chat, [mid, *(m for m in shown[1] if shown[0] == chat)])
+
+            turn.then(delete_phrase)
             self._end(turn)
             if case is not None:
                 # Before "you can write now", so that the last word is the invitation.

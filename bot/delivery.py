@@ -206,15 +206,19 @@ class Delivery:
         assert item.claim_token is not None
         self.io.stats.calls += 1
         try:
+            # On its way, its id unknown: no copy of another message is looked for
+            # among this chat's ids meanwhile (TelegramIO, message_ids).
             async with self.io.pace.slot(chat_id):
-                message = await self.io.bot.send_message(
-                    chat_id,
-                    text,
-                    parse_mode=ParseMode.HTML,
-                    protect_content=True,
-                    reply_markup=markup,
-                    disable_notification=quiet or None,
-                )
+                with self.io.ids.sending(chat_id):
+                    message = await self.io.bot.send_message(
+                        chat_id,
+                        text,
+                        parse_mode=ParseMode.HTML,
+                        protect_content=True,
+                        reply_markup=markup,
+                        disable_notification=quiet or None,
+                    )
+                    self.io.ids.saw(chat_id, message.message_id)
         except RetryAfter as exc:
             await self._retry(item, retry_after_seconds(exc.retry_after), "http_429")
             return True

@@ -6,7 +6,9 @@ or a dropped connection. Each call is therefore tried up to ``attempts`` times: 
 what Telegram asked for, the others back off exponentially. A call that timed out or lost
 its connection may still have been carried out: retrying a *send* then risks showing the
 source the same text twice, so such a retry is counted and logged as a possible duplicate,
-and bounded like every other retry. Permanent refusals (400, 403) are never retried.
+and bounded like every other retry. Once the retry got through, the first copy is looked
+for and deleted (docs/decisions/0093): a case ID or a recovery phrase must not stay in the
+chat because an answer was lost. Permanent refusals (400, 403) are never retried.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.message_ids import MessageIds
 from bot.pace import Pace
 from bot.supervise import Backoff
 
@@ -44,6 +47,8 @@ Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
 # Eight tries over about two minutes; a 429 longer than this is not waited out in-line.
 CALL_BACKOFF = Backoff(first=1.0, cap=30.0, give_up_after=8)
 MAX_RETRY_AFTER = 300.0
+# How long a copy's search waits for other sends to the same chat to learn their ids.
+SETTLE_SECONDS = 60.0
 # Refusals that another try cannot change.
 PERMANENT = (BadRequest, Forbidden, InvalidToken, ChatMigrated, Conflict, EndPointNotFound)
 
@@ -55,6 +60,7 @@ class CallStats:
     calls: int = 0
     retries: int = 0
     possible_duplicates: int = 0
+    copies_deleted: int = 0
     gave_up: int = 0
 
 
@@ -101,12 +107,21 @@ class TelegramIO:
         self.pace = pace or Pace()
         self.backoff = backoff
         self.stats = stats or CallStats()
+        self.ids = MessageIds()
         self._sleep = sleep
+        # Copies found but not deleted, by (chat, the copy that stayed): for durable deletion.
+        self._strays: dict[tuple[int, int], list[int]] = {}
 
     async def call(
-        self, what: str, request: Callable[[], Awaitable[T]], *, sends: bool = False
+        self,
+        what: str,
+        request: Callable[[], Awaitable[T]],
+        *,
+        sends: bool = False,
+        on_doubt: Callable[[], object] | None = None,
     ) -> T:
-        """``request`` with retries; raises its last error if it never got through."""
+        """``request`` with retries; raises its last error if it never got through.
+        ``on_doubt`` is told of each failure after which a send may have gone through."""
         attempt = 0
         while True:
             attempt += 1
@@ -127,6 +142,8 @@ class TelegramIO:
                 if sends and maybe_applied(exc):
                     self.stats.possible_duplicates += 1
                     log.warning("%s may have gone through before it failed: retrying", what)
+                    if on_doubt is not None:
+                        on_doubt()
             if attempt >= self.backoff.give_up_after:
                 self.stats.gave_up += 1
                 log.error("%s failed %d times (%s): given up", what, attempt, type(error).__name__)
@@ -140,20 +157,81 @@ class TelegramIO:
     ) -> int:
         """Send a protected message within the pace; returns its id or raises. ``quiet``:
         without a sound or a banner (disable_notification)."""
+        low = self.ids.highest(chat_id)
+        doubts: list[None] = []
 
         async def request() -> int:
             async with self.pace.slot(chat_id):
-                message = await self.bot.send_message(
-                    chat_id,
-                    html,
-                    parse_mode=ParseMode.HTML,
-                    protect_content=True,
-                    reply_markup=keyboard(buttons),
-                    disable_notification=quiet or None,
-                )
+                with self.ids.sending(chat_id):
+                    message = await self.bot.send_message(
+                        chat_id,
+                        html,
+                        parse_mode=ParseMode.HTML,
+                        protect_content=True,
+                        reply_markup=keyboard(buttons),
+                        disable_notification=quiet or None,
+                    )
+                    self.ids.saw(chat_id, message.message_id)
             return message.message_id
 
-        return await self.call("sendMessage", request, sends=True)
+        mid = await self.call(
+            "sendMessage", request, sends=True, on_doubt=lambda: doubts.append(None)
+        )
+        if doubts:
+            await self._delete_copies(chat_id, low, mid, html, buttons)
+        return mid
+
+    async def _delete_copies(
+        self, chat_id: int, low: int, mid: int, html: str, buttons: Buttons | None
+    ) -> None:
+        """Find and delete the copies of ``mid`` that sends whose answers were lost left.
+
+        Every id between ``low`` and ``mid`` that the relay has not accounted for is asked
+        to become this very text: Telegram answers "not modified" only for a message of
+        the bot's that already says exactly this, that is a copy, and "can't be edited"
+        for one of the source's, which is left alone. Other sends to the chat are waited
+        for first, so that none of their ids is taken for a candidate.
+        """
+        if not await self.ids.settled(chat_id, within=SETTLE_SECONDS):
+            log.warning("a copy of a message may have stayed in a chat: sends did not settle")
+            return
+        copies: list[int] = []
+        for candidate in self.ids.unaccounted(chat_id, low, mid):
+
+            async def same_text(candidate: int = candidate) -> object:
+                return await self.bot.edit_message_text(
+                    html,
+                    chat_id,
+                    candidate,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(buttons),
+                )
+
+            try:
+                await self.call("editMessageText", same_text)
+            except BadRequest as exc:
+                if "not modified" in exc.message.lower():
+                    copies.append(candidate)
+                continue  # the source's own message, or no message at all
+            except TelegramError as exc:
+                log.info("a possible copy was not checked: %s", type(exc).__name__)
+                continue
+            # An earlier message of the relay's now says this text (it can only be one
+            # sent before a restart, unknown to this process): it goes like a copy.
+            copies.append(candidate)
+        if not copies:
+            return
+        gone = await self.delete_many(chat_id, copies)
+        self.stats.copies_deleted += len(gone)
+        log.warning("deleted %d copy(ies) left by a lost answer", len(gone))
+        if stray := [c for c in copies if c not in gone]:
+            if len(self._strays) >= 1_000:
+                del self._strays[next(iter(self._strays))]
+            self._strays[(chat_id, mid)] = stray
+
+    def strays(self, chat_id: int, message_id: int) -> list[int]:
+        """Copies of ``message_id`` that could not be deleted yet (each asked once)."""
+        return self._strays.pop((chat_id, message_id), [])
 
     async def say(
         self, chat_id: int, html: str, buttons: Buttons | None = None, *, quiet: bool = False

@@ -483,12 +483,9 @@ async def test_one_acknowledgement_per_burst_while_sends_and_deletions_fail(worl
     report(problems)
 
 
-# Open (issue 10's note): when Telegram carried out a send whose answer was lost, the
-# relay's retry shows the message again and only the new copy is known and deleted. The
-# Bot API cannot list a chat, so the first copy stays. Strict: this fails once it is fixed.
-@pytest.mark.xfail(
-    strict=True, reason="a copy shown before a lost answer is not deleted (P6); open work"
-)
+# When Telegram carried out a send whose answer was lost, the relay's retry shows the
+# message again and learns only the new copy's id. The Bot API cannot list a chat: the
+# relay finds the first copy among the ids it cannot account for (ADR 0093).
 @pytest.mark.parametrize("twice", ["case ID", "recovery phrase"])
 async def test_a_message_shown_twice_after_a_lost_answer_leaves_the_chat_too(world, twice):
     """P6 (docs/threat-model.md): the recovery phrase leaves the chat once the source saved

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from telegram import Bot
 from telegram.error import BadRequest
@@ -61,13 +63,96 @@ async def test_a_transient_failure_is_retried_and_the_message_arrives_once(
     assert io.stats.possible_duplicates == maybe_applied
 
 
-async def test_a_send_lost_after_it_was_applied_is_counted_as_a_possible_duplicate(sim, io):
+async def seen_chat(sim: TelegramSimulator, io: TelegramIO):
+    """A chat whose /start the relay has read, as Conversation.handle records it."""
+    user = sim.add_user(first_name="Source")
+    io.ids.saw(user.id, (await user.send_text("/start")).message_id)
+    return user
+
+
+async def test_a_send_lost_after_it_was_applied_leaves_no_copy_in_the_chat(sim, io):
+    user = await seen_chat(sim, io)
+    sim.faults.add(method="sendMessage", drop=True, after_effect=True, times=1)
+    mid = await io.say(user.id, "the recovery phrase")
+    assert [(m.message_id, m.text) for m in user.bot_messages()] == [(mid, "the recovery phrase")]
+    assert len(sim.calls_to("sendMessage")) == 2  # shown twice for a moment
+    assert io.stats.possible_duplicates == 1
+    assert io.stats.copies_deleted == 1
+
+
+async def test_a_chat_not_seen_since_the_start_is_not_searched_for_copies(sim, io):
+    """Below an id the relay knows nothing of, any message could be one of its own sent
+    before a restart: an edit would make it say this text. The copy stays instead."""
     user = await chat_of(sim)
     sim.faults.add(method="sendMessage", drop=True, after_effect=True, times=1)
-    assert await io.say(user.id, "the recovery phrase") is not None
+    await io.say(user.id, "a notice to a chat the relay has not read from")
+    assert len(user.bot_messages()) == 2
+    assert sim.calls_to("editMessageText") == []
+
+
+def io_with_sleep(io: TelegramIO, during_the_wait) -> TelegramIO:
+    """``io``'s bot, with ``during_the_wait`` run in place of the first retry's wait."""
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 1:
+            await during_the_wait()
+
+    other = TelegramIO(io.bot, pace=Pace(per_chat_interval=0.0), backoff=QUICK, sleep=sleep)
+    other.ids = io.ids
+    return other
+
+
+async def test_the_source_s_words_written_before_the_retry_are_never_taken_for_a_copy(sim, io):
+    user = await seen_chat(sim, io)
+    written: list[int] = []
+
+    async def source_writes() -> None:  # between the lost answer and the retry
+        written.append((await user.send_text("my words, not yet read by the relay")).message_id)
+
+    io = io_with_sleep(io, source_writes)
+    sim.faults.add(method="sendMessage", drop=True, after_effect=True, times=1)
+    mid = await io.say(user.id, "your case ID")
+    assert [m.text for m in user.bot_messages()] == ["your case ID"]
+    assert written[0] < mid
+    assert user.message(written[0]).text == "my words, not yet read by the relay"
+    assert written[0] in {m.message_id for m in user.visible_messages()}
+    assert io.stats.copies_deleted == 1
+
+
+async def test_a_reply_on_its_way_is_never_taken_for_a_copy(sim, io):
+    """A reply whose id is not known yet may sit between the two copies: the search waits
+    for it, or it would be made to say the other text and deleted with the copy."""
+    user = await seen_chat(sim, io)
+    reply_done = asyncio.Event()
+    reply_ids: list[int] = []
+
+    async def deliver_reply() -> None:
+        with io.ids.sending(user.id):
+            reply_ids.append((await io.bot.send_message(user.id, "an officer's reply")).message_id)
+            await reply_done.wait()  # its answer is slow to be read
+            io.ids.saw(user.id, reply_ids[0])
+
+    async def a_reply_starts() -> None:
+        tasks.append(asyncio.create_task(deliver_reply()))
+        while not reply_ids:
+            await asyncio.sleep(0)
+
+    tasks: list[asyncio.Task[None]] = []
+    io = io_with_sleep(io, a_reply_starts)
+    sim.faults.add(method="sendMessage", drop=True, after_effect=True, times=1)
+    sending = asyncio.create_task(io.say(user.id, "your case ID"))
+    while not sim.calls_to("sendMessage") or len(sim.calls_to("sendMessage")) < 3:
+        await asyncio.sleep(0.01)  # the copy, the reply, the retry: all in the chat
+    assert not sending.done()  # waiting for the reply's id before looking for copies
+    reply_done.set()
+    mid = await sending
+    await asyncio.gather(*tasks)
+    assert reply_ids[0] < mid
     texts = [m.text for m in user.bot_messages()]
-    assert texts == ["the recovery phrase", "the recovery phrase"]  # the bot cannot tell
-    assert io.stats.possible_duplicates == 1
+    assert texts == ["an officer's reply", "your case ID"]
+    assert sim.calls_to("editMessageText") and io.stats.copies_deleted == 1
 
 
 async def test_retries_are_bounded(sim, io):
