@@ -22,11 +22,11 @@ import asyncio
 import contextlib
 import contextvars
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import aiosqlite
 
@@ -50,6 +50,30 @@ __all__ = ["SqliteOperations", "SqliteStore", "SqliteTransaction", "open_sqlite_
 _CURRENT: contextvars.ContextVar[SqliteTransaction | None] = contextvars.ContextVar(
     "writein_store_transaction", default=None
 )
+
+
+async def _to_the_end(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` to its end even if this task is cancelled meanwhile, again and again.
+
+    It ends a transaction: a second cancel (a stop that cancels what its grace period left)
+    landing while a ROLLBACK waits would leave the connection inside the transaction, and
+    every later BEGIN on it would fail. A cancel that arrived is passed on afterwards.
+    """
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while True:
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                if not task.cancelled():
+                    task.exception()  # seen: the cancel is what goes on
+                raise
+            cancelled = True
+        else:
+            break
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 @asynccontextmanager
@@ -168,12 +192,15 @@ class SqliteStore(SqliteOperations):
                     await self._reader.execute("BEGIN")
                     yield self._reader
             finally:
-                # A cancel may land while BEGIN or a query is still running on aiosqlite's
-                # thread; once SELECT 1 returns it has finished, and the snapshot ends.
-                async with _mapped():
-                    await self._reader.execute("SELECT 1")
-                    if self._reader.in_transaction:
-                        await self._reader.execute("COMMIT")
+                await _to_the_end(self._end_snapshot())
+
+    async def _end_snapshot(self) -> None:
+        # A cancel may land while BEGIN or a query is still running on aiosqlite's thread;
+        # once SELECT 1 returns it has finished, and the snapshot ends.
+        async with _mapped():
+            await self._reader.execute("SELECT 1")
+            if self._reader.in_transaction:
+                await self._reader.execute("COMMIT")
 
     @asynccontextmanager
     async def _write(self, *, several: bool = False) -> AsyncIterator[aiosqlite.Connection]:
@@ -192,7 +219,7 @@ class SqliteStore(SqliteOperations):
             async with _mapped():
                 await self._writer.execute("COMMIT")
         except BaseException:
-            await self._abandon()
+            await _to_the_end(self._abandon())
             raise
 
     async def _abandon(self) -> None:

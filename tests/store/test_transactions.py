@@ -72,6 +72,33 @@ async def test_cancellation_rolls_back(store):
     assert await store.count_envelopes(case.case_id) == 1
 
 
+@pytest.mark.parametrize("turns", [1, 2, 3, 5])
+async def test_a_second_cancel_while_rolling_back_leaves_the_store_writable(store, turns):
+    """A stop cancels a task, and cancels it again when its grace runs out: the second
+    cancel must not leave the connection inside the abandoned transaction, or every later
+    write fails ("cannot start a transaction within a transaction")."""
+    case = await new_case(store)
+    started = asyncio.Event()
+
+    async def work():
+        async with store.transaction() as tx:
+            await tx.add_envelope(new_id(), case.case_id, Direction.IN, b"core", {})
+            started.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.create_task(work())
+    await started.wait()
+    task.cancel()
+    for _ in range(turns):  # the rollback is under way on the database thread
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await store.count_envelopes(case.case_id) == 0
+    await store.add_envelope(new_id(), case.case_id, Direction.IN, b"core", {})
+    assert await store.count_envelopes(case.case_id) == 1
+
+
 async def test_a_failed_call_inside_a_transaction_is_undone_alone(store):
     case = await new_case(store)
     existing = new_id()
