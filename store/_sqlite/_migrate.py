@@ -125,7 +125,7 @@ async def migrate(conn: aiosqlite.Connection) -> int:
     except BaseException:
         # aiosqlite runs statements in order: once this returns, a statement still in
         # flight (a COMMIT whose await was cancelled) has finished.
-        await conn.execute("SELECT 1")
+        await conn.execute_fetchall("SELECT 1")
         if conn.in_transaction:
             await conn.execute("ROLLBACK")
         raise

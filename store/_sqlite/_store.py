@@ -14,6 +14,11 @@
   caller catches) leaves nothing half-done and the transaction can go on.
 
 sqlite3's errors become StoreErrors here, in ``_mapped``, and nowhere else.
+
+A statement that returns rows (``SELECT 1``, a checkpoint) runs as ``execute_fetchall``,
+read to its end on the database thread: an unread cursor keeps its statement open, and
+a task cancelled just as aiosqlite answered keeps that cursor alive in its traceback.
+While one is open on the writer, every COMMIT fails.
 """
 
 from __future__ import annotations
@@ -198,7 +203,7 @@ class SqliteStore(SqliteOperations):
         # A cancel may land while BEGIN or a query is still running on aiosqlite's thread;
         # once SELECT 1 returns it has finished, and the snapshot ends.
         async with _mapped():
-            await self._reader.execute("SELECT 1")
+            await self._reader.execute_fetchall("SELECT 1")
             if self._reader.in_transaction:
                 await self._reader.execute("COMMIT")
 
@@ -227,7 +232,7 @@ class SqliteStore(SqliteOperations):
         async with _mapped():
             # aiosqlite runs statements in order: once this returns, any statement
             # still in flight (say, from a cancelled call) has finished.
-            await self._writer.execute("SELECT 1")
+            await self._writer.execute_fetchall("SELECT 1")
             if self._writer.in_transaction:
                 await self._writer.execute("ROLLBACK")
 
@@ -255,7 +260,7 @@ class SqliteStore(SqliteOperations):
     async def checkpoint(self) -> None:
         self._check_usable()
         async with self._write_lock, _mapped():
-            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
         if self._closed:
@@ -266,7 +271,7 @@ class SqliteStore(SqliteOperations):
                 await self._reader.close()
                 # Let SQLite refresh its planner statistics if they are stale.
                 with contextlib.suppress(sqlite3.Error):
-                    await self._writer.execute("PRAGMA optimize")
+                    await self._writer.execute_fetchall("PRAGMA optimize")
             finally:
                 await self._writer.close()
 

@@ -145,3 +145,28 @@ async def test_envelope_page_and_outbox_claim_use_indexes(sqlite_store):
     assert "envelopes_case_seq" in text and "TEMP B-TREE" not in text, text
     text = plan(path, outbox_claim_query(), {"now": 0, "until": 1, "token": b"t"})
     assert "outbox_due" in text, text
+
+
+async def test_a_task_cancelled_as_its_answer_arrives_leaves_no_statement_open(sqlite_store):
+    """A relay stop cancels the inbox-key loop; when the cancel lands after aiosqlite has
+    answered but before the task resumed, the cancelled task keeps that answer alive in
+    its traceback. An answer that is an unread cursor (a PRAGMA or SELECT run with
+    ``execute``) kept a statement open on the writer, and every later COMMIT failed with
+    "SQL statements in progress": a reply sent at the stop was never recorded as sent."""
+    import asyncio
+    import threading
+
+    task = asyncio.create_task(sqlite_store.checkpoint())
+    while not sqlite_store._write_lock.locked():
+        await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the checkpoint is queued on the writer's thread
+    answered = threading.Event()
+    # aiosqlite runs its queue in order: once this marker runs, the checkpoint's answer
+    # has been handed to the event loop, which is held here until it is.
+    sqlite_store._writer._tx.put_nowait((None, answered.set))
+    assert answered.wait(timeout=60)
+    await asyncio.sleep(0)  # the loop takes the answer; the task is due to resume
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    case = await new_case(sqlite_store)  # a write that commits
+    assert await sqlite_store.get_case(case.case_id) is not None
