@@ -244,15 +244,17 @@ class Conversation:
     ) -> list[int]:
         """The ids of the message shown (more than one if a lost answer left a copy that
         Telegram would not delete yet: it goes as soon as it can)."""
-        mid = await self.io.say(chat, text, buttons, quiet=quiet)
+        mid = await self.io.say(chat, text, buttons, quiet=quiet, copies_later=True)
         if mid is None:
             return []
-        now = self.clock()
-        strays = self.io.strays(chat, mid)
-        due = [(m, now) for m in strays] + [(mid, now + lifetime)]
-        for message_id, due_at in due:
-            ref = seal_message_ref(self.ring, case_id, chat, message_id)
-            await self._record_deletion(case_id, ref, due_at, pinned=pinned)
+        ref = seal_message_ref(self.ring, case_id, chat, mid)
+        await self._record_deletion(case_id, ref, self.clock() + lifetime, pinned=pinned)
+        # Recorded first, so that /panic or a crash during the search cannot miss it. A
+        # copy Telegram would not delete yet goes as soon as it can, durably.
+        strays = await self.io.delete_copies(chat, mid)
+        for stray in strays:
+            ref = seal_message_ref(self.ring, case_id, chat, stray)
+            await self._record_deletion(case_id, ref, self.clock(), pinned=pinned)
         return [mid, *strays]
 
     async def _record_deletion(

@@ -209,7 +209,7 @@ class Delivery:
             # On its way, its id unknown: no copy of another message is looked for
             # among this chat's ids meanwhile (TelegramIO, message_ids).
             async with self.io.pace.slot(chat_id):
-                with self.io.ids.sending(chat_id):
+                with self.io.ids.sending(chat_id) as on_its_way:
                     message = await self.io.bot.send_message(
                         chat_id,
                         text,
@@ -218,7 +218,7 @@ class Delivery:
                         reply_markup=markup,
                         disable_notification=quiet or None,
                     )
-                    self.io.ids.saw(chat_id, message.message_id)
+                    self.io.ids.sent(on_its_way, message.message_id)
         except RetryAfter as exc:
             await self._retry(item, retry_after_seconds(exc.retry_after), "http_429")
             return True
@@ -234,8 +234,10 @@ class Delivery:
             return True
         except (TimedOut, NetworkError, TelegramError) as exc:
             if isinstance(exc, NetworkError) and maybe_applied(exc):
-                # The reply may be in the chat already: the retry is bounded and counted.
+                # The reply may be in the chat already: the retry is bounded and counted,
+                # and no search for another message's copy may take this one for it.
                 self.io.stats.possible_duplicates += 1
+                self.io.ids.lost(chat_id)
                 log.warning("outbox item %d may have been sent before it failed", item.outbox_id)
             if item.attempts >= MAX_ATTEMPTS:
                 await self.store.fail_outbox(item.outbox_id, item.claim_token, error="gave_up")

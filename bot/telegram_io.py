@@ -47,8 +47,9 @@ Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
 # Eight tries over about two minutes; a 429 longer than this is not waited out in-line.
 CALL_BACKOFF = Backoff(first=1.0, cap=30.0, give_up_after=8)
 MAX_RETRY_AFTER = 300.0
-# How long a copy's search waits for other sends to the same chat to learn their ids.
-SETTLE_SECONDS = 60.0
+# How long a search for a lost answer's copy may take, other sends' ids awaited included.
+SEARCH_SECONDS = 120.0
+DOUBTS_KEPT = 1_000  # sends in doubt whose copies are still to be looked for
 # Refusals that another try cannot change.
 PERMANENT = (BadRequest, Forbidden, InvalidToken, ChatMigrated, Conflict, EndPointNotFound)
 
@@ -109,8 +110,8 @@ class TelegramIO:
         self.stats = stats or CallStats()
         self.ids = MessageIds()
         self._sleep = sleep
-        # Copies found but not deleted, by (chat, the copy that stayed): for durable deletion.
-        self._strays: dict[tuple[int, int], list[int]] = {}
+        # Sends in doubt, by (chat, the id they got): where their copies may be, and the text.
+        self._doubts: dict[tuple[int, int], tuple[int, str, Buttons | None]] = {}
 
     async def call(
         self,
@@ -157,12 +158,12 @@ class TelegramIO:
     ) -> int:
         """Send a protected message within the pace; returns its id or raises. ``quiet``:
         without a sound or a banner (disable_notification)."""
-        low = self.ids.highest(chat_id)
+        low = self.ids.sent_high(chat_id)
         doubts: list[None] = []
+        with self.ids.sending(chat_id) as on_its_way:
 
-        async def request() -> int:
-            async with self.pace.slot(chat_id):
-                with self.ids.sending(chat_id):
+            async def request() -> int:
+                async with self.pace.slot(chat_id):
                     message = await self.bot.send_message(
                         chat_id,
                         html,
@@ -171,34 +172,70 @@ class TelegramIO:
                         reply_markup=keyboard(buttons),
                         disable_notification=quiet or None,
                     )
-                    self.ids.saw(chat_id, message.message_id)
-            return message.message_id
+                self.ids.sent(on_its_way, message.message_id)
+                return message.message_id
 
-        mid = await self.call(
-            "sendMessage", request, sends=True, on_doubt=lambda: doubts.append(None)
-        )
+            try:
+                mid = await self.call(
+                    "sendMessage", request, sends=True, on_doubt=lambda: doubts.append(None)
+                )
+            except BaseException:
+                if doubts:
+                    self.ids.lost(chat_id)  # a copy may be in the chat, never to be found
+                raise
         if doubts:
-            await self._delete_copies(chat_id, low, mid, html, buttons)
+            if len(self._doubts) >= DOUBTS_KEPT:
+                oldest = next(iter(self._doubts))
+                del self._doubts[oldest]
+                self.ids.lost(oldest[0])
+            self._doubts[(chat_id, mid)] = (low, html, buttons)
         return mid
 
-    async def _delete_copies(
-        self, chat_id: int, low: int, mid: int, html: str, buttons: Buttons | None
-    ) -> None:
-        """Find and delete the copies of ``mid`` that sends whose answers were lost left.
+    async def delete_copies(self, chat_id: int, mid: int) -> list[int]:
+        """Find and delete the copies that lost answers left of message ``mid``, if its
+        send was in doubt; returns the copies found that Telegram would not delete yet.
 
-        Every id between ``low`` and ``mid`` that the relay has not accounted for is asked
-        to become this very text: Telegram answers "not modified" only for a message of
-        the bot's that already says exactly this, that is a copy, and "can't be edited"
-        for one of the source's, which is left alone. Other sends to the chat are waited
-        for first, so that none of their ids is taken for a candidate.
+        Every id between the relay's last own message before the send and ``mid`` that
+        nobody accounted for is asked to become this very text: Telegram answers "not
+        modified" only for a message of the bot's that already says exactly this, that
+        is a copy, and "can't be edited" for one of the source's, which is left alone.
+        Other sends to the chat are waited for first, so that none of their ids is taken
+        for a candidate.
         """
-        if not await self.ids.settled(chat_id, within=SETTLE_SECONDS):
-            log.warning("a copy of a message may have stayed in a chat: sends did not settle")
-            return
-        copies: list[int] = []
-        for candidate in self.ids.unaccounted(chat_id, low, mid):
+        doubt = self._doubts.pop((chat_id, mid), None)
+        if doubt is None:
+            return []
+        low, html, buttons = doubt
+        if any(chat == chat_id for chat, _ in self._doubts):
+            # Another send's copy is still to be looked for: it could be taken for this one's.
+            self.ids.lost(chat_id)
+            return []
+        with self.ids.searching(chat_id):
+            try:
+                async with asyncio.timeout(SEARCH_SECONDS):
+                    await self.ids.settled(chat_id)
+                    copies = [
+                        c
+                        for c in self.ids.unaccounted(chat_id, low, mid)
+                        if await self._is_copy(chat_id, c, html, buttons)
+                    ]
+            except TimeoutError:
+                self.ids.lost(chat_id)
+                log.warning("a copy of a message may have stayed in a chat: search timed out")
+                return []
+        if not copies:
+            self.ids.lost(chat_id)  # it may lie where no search may look
+            return []
+        gone = await self.delete_many(chat_id, copies)
+        self.stats.copies_deleted += len(gone)
+        log.warning("deleted %d copy(ies) left by a lost answer", len(gone))
+        return [c for c in copies if c not in gone]
 
-            async def same_text(candidate: int = candidate) -> object:
+    async def _is_copy(
+        self, chat_id: int, candidate: int, html: str, buttons: Buttons | None
+    ) -> bool:
+        async def same_text() -> object:
+            async with self.pace.slot(chat_id):
                 return await self.bot.edit_message_text(
                     html,
                     chat_id,
@@ -207,41 +244,40 @@ class TelegramIO:
                     reply_markup=keyboard(buttons),
                 )
 
-            try:
-                await self.call("editMessageText", same_text)
-            except BadRequest as exc:
-                if "not modified" in exc.message.lower():
-                    copies.append(candidate)
-                continue  # the source's own message, or no message at all
-            except TelegramError as exc:
-                log.info("a possible copy was not checked: %s", type(exc).__name__)
-                continue
-            # An earlier message of the relay's now says this text (it can only be one
-            # sent before a restart, unknown to this process): it goes like a copy.
-            copies.append(candidate)
-        if not copies:
-            return
-        gone = await self.delete_many(chat_id, copies)
-        self.stats.copies_deleted += len(gone)
-        log.warning("deleted %d copy(ies) left by a lost answer", len(gone))
-        if stray := [c for c in copies if c not in gone]:
-            if len(self._strays) >= 1_000:
-                del self._strays[next(iter(self._strays))]
-            self._strays[(chat_id, mid)] = stray
-
-    def strays(self, chat_id: int, message_id: int) -> list[int]:
-        """Copies of ``message_id`` that could not be deleted yet (each asked once)."""
-        return self._strays.pop((chat_id, message_id), [])
+        try:
+            await self.call("editMessageText", same_text)
+        except BadRequest as exc:
+            # "not modified": it says exactly this already. Otherwise it is one of the
+            # source's messages ("can't be edited"), or nothing ("not found").
+            return "not modified" in exc.message.lower()
+        except TelegramError as exc:
+            log.info("a possible copy was not checked: %s", type(exc).__name__)
+            return False
+        # It said something else and says this now: a message of the relay's that nothing
+        # accounted for (none should exist). It goes like a copy.
+        log.warning("a message that was not a copy was overwritten by the search")
+        return True
 
     async def say(
-        self, chat_id: int, html: str, buttons: Buttons | None = None, *, quiet: bool = False
+        self,
+        chat_id: int,
+        html: str,
+        buttons: Buttons | None = None,
+        *,
+        quiet: bool = False,
+        copies_later: bool = False,
     ) -> int | None:
-        """Send a message with protect_content; returns its id, or None if it never went."""
+        """Send a message with protect_content; returns its id, or None if it never went.
+        Copies a lost answer left are deleted before it returns, unless ``copies_later``:
+        the caller then records the message first and calls :meth:`delete_copies`."""
         try:
-            return await self.send(chat_id, html, buttons, quiet=quiet)
+            mid = await self.send(chat_id, html, buttons, quiet=quiet)
         except TelegramError as exc:
             log.warning("could not send a message: %s", type(exc).__name__)
             return None
+        if not copies_later and await self.delete_copies(chat_id, mid):
+            log.warning("a copy of a message stayed in a chat: Telegram would not delete it")
+        return mid
 
     async def delete(self, chat_id: int, message_id: int) -> bool:
         """Delete a message; True when it is gone (also when it was already gone)."""

@@ -81,9 +81,8 @@ def tighten_modes(path: Path) -> None:
 
 
 async def _enable_wal(conn: aiosqlite.Connection) -> None:
-    async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
-        row = await cursor.fetchone()
-    if row is None or str(row[0]).lower() != "wal":
+    rows = list(await conn.execute_fetchall("PRAGMA journal_mode = WAL"))
+    if not rows or str(rows[0][0]).lower() != "wal":
         raise StoreUnavailableError("the database cannot use write-ahead logging here")
 
 

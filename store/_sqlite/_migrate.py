@@ -79,9 +79,8 @@ def latest_version() -> int:
 
 
 async def _scalar(conn: aiosqlite.Connection, sql: str) -> object:
-    async with conn.execute(sql) as cursor:
-        row = await cursor.fetchone()
-    return None if row is None else row[0]
+    rows = list(await conn.execute_fetchall(sql))
+    return rows[0][0] if rows else None
 
 
 async def _current_version(conn: aiosqlite.Connection, code_version: int) -> int:

@@ -62,23 +62,23 @@ async def _to_the_end(work: Coroutine[Any, Any, None]) -> None:
 
     It ends a transaction: a second cancel (a stop that cancels what its grace period left)
     landing while a ROLLBACK waits would leave the connection inside the transaction, and
-    every later BEGIN on it would fail. A cancel that arrived is passed on afterwards.
+    every later BEGIN on it would fail. A cancel that arrived is passed on afterwards,
+    with the work's own failure, if any, as its cause.
     """
     task = asyncio.ensure_future(work)
     cancelled = False
-    while True:
+    while not task.done():
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
-            if task.done():
-                if not task.cancelled():
-                    task.exception()  # seen: the cancel is what goes on
-                raise
             cancelled = True
-        else:
-            break
+        except BaseException:  # noqa: S110 - the work's failure is read from the task below
+            pass
+    failure = None if task.cancelled() else task.exception()
     if cancelled:
-        raise asyncio.CancelledError
+        raise asyncio.CancelledError from failure
+    if failure is not None:
+        raise failure
 
 
 @asynccontextmanager

@@ -39,8 +39,8 @@ import pytest
 
 from core.i18n import catalog
 from store import Direction, OutboxStatus, Store, open_store
-from telesim import TelegramSimulator
-from tests.support.chat import code_text, said
+from telesim import ChatMessage, SimUser, TelegramSimulator
+from tests.support.chat import code_text, has_button, said
 from tests.support.onboarding import Onboarding, walk
 from tests.support.relay_env import Onboarded, RelayEnv, running_env
 
@@ -496,13 +496,7 @@ async def test_a_message_shown_twice_after_a_lost_answer_leaves_the_chat_too(wor
     user = sim.add_user(first_name="Twice")
     timeout = 30.0
     async with live(env) as relay:
-        sent = await user.send_text("/start")
-        last = sent.message_id
-        for data in ("lang:en", "consent:yes", "q:relation:employee"):
-            last = (await press_next(user, data, after=last, timeout=timeout)).message_id
-        topic = await user.wait_for_bot_message(
-            after=last, where=lambda m: bool(m.buttons), timeout=timeout
-        )
+        topic = await to_the_last_question(user, timeout)
         # Skipping the last question makes the relay send the case ID, then (a second
         # later: one message a second per chat) the phrase. The next message sent to this
         # chat after the fault is added is the one meant.
@@ -539,6 +533,47 @@ async def test_a_message_shown_twice_after_a_lost_answer_leaves_the_chat_too(wor
         sim.faults.clear()
         stopped = await relay.stop()
     assert not left, f"still in the chat after the {twice} was sent twice: {copies()}"
+    assert stopped is None, stopped
+
+
+async def to_the_last_question(user: SimUser, timeout: float) -> ChatMessage:
+    """Onboard in English up to the last (optional) question, and return it."""
+    last = (await user.send_text("/start")).message_id
+    for data in ("lang:en", "consent:yes", "q:relation:employee"):
+        last = (await press_next(user, data, after=last, timeout=timeout)).message_id
+    return await user.wait_for_bot_message(
+        after=last, where=lambda m: bool(m.buttons), timeout=timeout
+    )
+
+
+async def test_panic_while_a_lost_answer_s_copy_is_looked_for_takes_the_phrase_at_once(world):
+    """The phrase's deletion is recorded before the search for its first copy, which may
+    wait (here for a reply on its way): /panic meanwhile takes the copy whose id the relay
+    knows at once, and the search then finds and deletes the other."""
+    env, sim = world.env, world.sim
+    user = sim.add_user(first_name="Panic")
+    timeout = 30.0
+
+    def phrases() -> list[ChatMessage]:
+        return [m for m in user.bot_messages() if has_button(m, "saved")]
+
+    async with live(env) as relay:
+        topic = await to_the_last_question(user, timeout)
+        with env.relay.io.ids.sending(user.id):  # a reply on its way: the search waits
+            await user.press_button(topic.message_id, "skip:topic")
+            await user.wait_for_bot_message(
+                after=topic.message_id, where=lambda m: "case ID" in (m.text or ""), timeout=timeout
+            )
+            sim.faults.add(
+                method="sendMessage", chat_id=user.id, drop=True, after_effect=True, times=1
+            )
+            assert await settle(lambda: len(phrases()) == 2, timeout=timeout, relay=relay)
+            await user.send_text("/panic")
+            taken_at_once = await settle(lambda: len(phrases()) <= 1, timeout=20, relay=relay)
+        left = not await settle(lambda: not phrases(), timeout=20, relay=relay)
+        stopped = await relay.stop()
+    assert taken_at_once, "the phrase Telegram's answer named stayed after /panic"
+    assert not left, f"a copy of the phrase stayed: {[m.message_id for m in phrases()]}"
     assert stopped is None, stopped
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from telegram import Bot
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError
 
 from bot.pace import Pace
 from bot.supervise import Backoff
@@ -64,9 +64,10 @@ async def test_a_transient_failure_is_retried_and_the_message_arrives_once(
 
 
 async def seen_chat(sim: TelegramSimulator, io: TelegramIO):
-    """A chat whose /start the relay has read, as Conversation.handle records it."""
+    """A chat the relay has read from (as Conversation.handle records it) and written to."""
     user = sim.add_user(first_name="Source")
     io.ids.saw(user.id, (await user.send_text("/start")).message_id)
+    await io.say(user.id, "welcome")
     return user
 
 
@@ -74,8 +75,11 @@ async def test_a_send_lost_after_it_was_applied_leaves_no_copy_in_the_chat(sim, 
     user = await seen_chat(sim, io)
     sim.faults.add(method="sendMessage", drop=True, after_effect=True, times=1)
     mid = await io.say(user.id, "the recovery phrase")
-    assert [(m.message_id, m.text) for m in user.bot_messages()] == [(mid, "the recovery phrase")]
-    assert len(sim.calls_to("sendMessage")) == 2  # shown twice for a moment
+    assert [(m.message_id, m.text) for m in user.bot_messages()] == [
+        (mid - 2, "welcome"),
+        (mid, "the recovery phrase"),
+    ]
+    assert len(sim.calls_to("sendMessage")) == 3  # welcome, then the phrase twice for a moment
     assert io.stats.possible_duplicates == 1
     assert io.stats.copies_deleted == 1
 
@@ -88,6 +92,33 @@ async def test_a_chat_not_seen_since_the_start_is_not_searched_for_copies(sim, i
     await io.say(user.id, "a notice to a chat the relay has not read from")
     assert len(user.bot_messages()) == 2
     assert sim.calls_to("editMessageText") == []
+
+
+async def test_a_reply_whose_answer_was_lost_is_never_taken_for_a_copy(sim, io):
+    """A reply that timed out after Telegram showed it is retried later, through the
+    outbox: its first copy is in the chat at an id nobody knows. A search for another
+    message's copy must not make it say that message and delete it."""
+    user = await seen_chat(sim, io)
+
+    async def a_reply_loses_its_answer() -> None:  # while the case ID waits to be retried
+        sim.faults.add(method="sendMessage", drop=True, after_effect=True, times=1)
+        with io.ids.sending(user.id), pytest.raises(NetworkError):  # as Delivery sends it
+            await io.bot.send_message(user.id, "an officer's reply")
+        io.ids.lost(user.id)  # as Delivery does
+
+    sim.faults.add(method="sendMessage", drop=True, after_effect=True, times=1)
+    await io_with_sleep(io, a_reply_loses_its_answer).say(user.id, "your case ID")
+    texts = [m.text for m in user.bot_messages()]
+    assert texts == ["welcome", "your case ID", "an officer's reply", "your case ID"]
+    assert sim.calls_to("editMessageText") == []  # no search while that copy is unknown
+    # A send started after the loss bounds where that copy can be: searches resume above.
+    await io.say(user.id, "a prompt")
+    sim.faults.add(method="sendMessage", drop=True, after_effect=True, times=1)
+    await io.say(user.id, "your recovery phrase")
+    texts = [m.text for m in user.bot_messages()]
+    assert texts.count("your recovery phrase") == 1
+    assert "an officer's reply" in texts
+    assert io.stats.copies_deleted == 1
 
 
 def io_with_sleep(io: TelegramIO, during_the_wait) -> TelegramIO:
@@ -114,7 +145,7 @@ async def test_the_source_s_words_written_before_the_retry_are_never_taken_for_a
     io = io_with_sleep(io, source_writes)
     sim.faults.add(method="sendMessage", drop=True, after_effect=True, times=1)
     mid = await io.say(user.id, "your case ID")
-    assert [m.text for m in user.bot_messages()] == ["your case ID"]
+    assert [m.text for m in user.bot_messages()] == ["welcome", "your case ID"]
     assert written[0] < mid
     assert user.message(written[0]).text == "my words, not yet read by the relay"
     assert written[0] in {m.message_id for m in user.visible_messages()}
@@ -129,10 +160,10 @@ async def test_a_reply_on_its_way_is_never_taken_for_a_copy(sim, io):
     reply_ids: list[int] = []
 
     async def deliver_reply() -> None:
-        with io.ids.sending(user.id):
+        with io.ids.sending(user.id) as on_its_way:  # as Delivery sends a reply
             reply_ids.append((await io.bot.send_message(user.id, "an officer's reply")).message_id)
             await reply_done.wait()  # its answer is slow to be read
-            io.ids.saw(user.id, reply_ids[0])
+            io.ids.sent(on_its_way, reply_ids[0])
 
     async def a_reply_starts() -> None:
         tasks.append(asyncio.create_task(deliver_reply()))
@@ -151,7 +182,7 @@ async def test_a_reply_on_its_way_is_never_taken_for_a_copy(sim, io):
     await asyncio.gather(*tasks)
     assert reply_ids[0] < mid
     texts = [m.text for m in user.bot_messages()]
-    assert texts == ["an officer's reply", "your case ID"]
+    assert texts == ["welcome", "an officer's reply", "your case ID"]
     assert sim.calls_to("editMessageText") and io.stats.copies_deleted == 1
 
 

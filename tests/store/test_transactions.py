@@ -162,3 +162,29 @@ async def test_concurrent_calls_on_one_transaction_are_safe(store):
             *(tx.create_case(f"CASE-{i:04d}-GATH", language="en", now=NOW) for i in range(10))
         )
     assert await store.count_cases() == 10
+
+
+async def test_a_rollback_that_fails_under_a_cancel_still_passes_the_cancel_on():
+    from store import StoreUnavailableError
+    from store._sqlite._store import _to_the_end
+
+    finished = asyncio.Event()
+
+    async def rollback_that_fails() -> None:
+        await asyncio.sleep(0.05)
+        finished.set()
+        raise StoreUnavailableError("database error: disk I/O error")
+
+    async def stop() -> None:
+        await _to_the_end(rollback_that_fails())
+
+    task = asyncio.create_task(stop())
+    await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.sleep(0)
+    task.cancel()  # cancelled again: the work still runs to its end
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert finished.is_set()
+    with pytest.raises(StoreUnavailableError):  # without a cancel, its failure is raised
+        await _to_the_end(rollback_that_fails())
