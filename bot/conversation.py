@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
@@ -82,7 +82,15 @@ DOC_PREFIX = "doc:"
 DOC_SEND, DOC_ORIGINAL, DOC_CANCEL = "send", "original", "cancel"
 DOCS_PER_SOURCE = 3
 DOCS_HELD_BYTES = 200_000_000
-QUESTION_MESSAGES_KEPT = 10_000
+MESSAGES_KEPT = 10_000  # sources whose question or phrase message is remembered
+V = TypeVar("V")
+
+
+def _remember(kept: dict[bytes, V], lookup: bytes, value: V) -> None:
+    """Keep ``value`` for the source, forgetting the oldest beyond ``MESSAGES_KEPT``."""
+    if len(kept) >= MESSAGES_KEPT:
+        del kept[next(iter(kept))]
+    kept[lookup] = value
 
 
 class SlidingWindow:
@@ -492,9 +500,7 @@ class Conversation:
         async def ask() -> None:
             mid = await self.io.say(chat, html, rows or None)
             if mid is not None and rows:
-                if len(self.question_messages) >= QUESTION_MESSAGES_KEPT:
-                    del self.question_messages[next(iter(self.question_messages))]
-                self.question_messages[lookup] = (chat, mid)
+                _remember(self.question_messages, lookup, (chat, mid))
 
         turn.then(ask)
         self._save(turn, state)
@@ -572,9 +578,7 @@ class Conversation:
 
         async def show() -> None:
             shown = await self._send_briefly(chat, html, case_id, PHRASE_LIFETIME, buttons=buttons)
-            if len(self.phrase_messages) >= QUESTION_MESSAGES_KEPT:
-                del self.phrase_messages[next(iter(self.phrase_messages))]
-            self.phrase_messages[lookup] = (chat, shown)
+            _remember(self.phrase_messages, lookup, (chat, shown))
 
         turn.then(show)
 
