@@ -27,7 +27,7 @@ import contextlib
 from typing import ClassVar, Final
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -116,6 +116,18 @@ class CaseTable(DataTable[Text]):
     def action_scroll_end(self) -> None:
         if not self._reveal():
             super().action_scroll_end()
+
+    async def _on_idle(self, event: events.Idle) -> None:
+        """Widen the columns as DataTable does, then drop what was drawn at the old widths.
+
+        DataTable measures an updated cell only when idle, and keys its cached cells without
+        the column's width (Textual issue 3533): a frame drawn between ``update_cell`` and
+        this idle kept a label cut to the header's five cells for good."""
+        widths = [column.content_width for column in self.ordered_columns]
+        await super()._on_idle(event)
+        if widths != [column.content_width for column in self.ordered_columns]:
+            self._clear_caches()
+            self.refresh()
 
 
 class CaseListScreen(Screen[None]):

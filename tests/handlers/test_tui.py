@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -456,12 +457,12 @@ def case_rows(table: DataTable[object]) -> list[str]:
 
 
 async def wait_for(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
-    """Until ``condition()`` holds, a frame at a time (a few seconds at most)."""
-    for _ in range(200):
-        if condition():
-            return
+    """Until ``condition()`` holds, a frame at a time; still false after 30 s, it fails and
+    shows the screen (a busy 2-core machine can take seconds for what is instant here)."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, screen_text(pilot.app)
         await pilot.pause(0.02)
-    assert condition()
 
 
 def told(app: ConsoleApp) -> list[str]:

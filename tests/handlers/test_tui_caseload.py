@@ -3,11 +3,13 @@ messages (in memory only), the unread / awaiting / mine / team views, reply temp
 
 from __future__ import annotations
 
+from rich.text import Text
+from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Input, TextArea
 
 from handlers.compose import send_reply
 from handlers.labels import set_label
-from handlers.tui.caselist import CaseListScreen
+from handlers.tui.caselist import CaseListScreen, CaseTable
 from handlers.tui.casescreen import CaseScreen
 from handlers.tui.compose import ComposeScreen
 from handlers.tui.dialogs import LabelScreen, TemplateScreen
@@ -172,6 +174,27 @@ async def test_a_template_in_the_cases_language_goes_into_the_composer(cases: Wo
         await settle(pilot)
         [item] = await cases.store.list_outbox(CASE_B)
         assert item.author == "alice"
+
+
+class OneTable(App[None]):
+    def compose(self) -> ComposeResult:
+        yield CaseTable()
+
+
+async def test_a_label_read_after_the_rows_were_drawn_shows_whole() -> None:
+    """The labels come in after the rows are up. A frame drawn before the table has
+    measured the wider label must not leave it cut to the width of its header."""
+    app = OneTable()
+    async with app.run_test(size=(60, 4)) as pilot:
+        table = app.query_one(CaseTable)
+        [label] = table.add_columns("Label")
+        table.add_row(Text(""), key=CASE_A)
+        await pilot.pause()
+        table.update_cell(CASE_A, label, Text("Ministry tender"), update_width=True)
+        app.export_screenshot()  # a frame, drawn before the table's next idle
+        await wait_for(pilot, lambda: table.columns[label].content_width == len("Ministry tender"))
+        await pilot.pause()
+        assert "Ministry tender" in screen_text(app)
 
 
 async def test_a_label_with_markup_stays_text(cases: World) -> None:
