@@ -9,7 +9,8 @@ then measures, as the officer experiences it:
   a deep page, counting, a search by a case-id fragment, every case as `cases --json`;
 - opening the big case: access check, intake answers and the newest 50 messages
   verified and decrypted — the first screen — and, for comparison, the whole thread;
-- the TUI, headless: unlock → case list shown, and Enter → the case's first screen;
+- the TUI, headless: unlock → case list shown, Enter → the case's first screen, and a
+  new message → its unread count on the list with no key pressed (the live list);
 - assigning the big case to a colleague (every message re-wrapped);
 - the caseload (issue 15, item 3): the labels of the first page (cold: read from the
   store; warm: the session's memory), a filtered view, and a content search across the
@@ -28,11 +29,13 @@ import argparse
 import asyncio
 import os
 import platform
+import random
 import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import store
 from admin.enrolment import enrol_handler
@@ -59,6 +62,9 @@ from handlers.search import RECENT_CASES, search_content
 from handlers.session import Session, open_workspace, start_session
 from handlers.thread import load_intake, load_page, load_thread
 from store.keyfiles import read_secret_file
+
+if TYPE_CHECKING:
+    from handlers.tui import ConsoleApp
 
 ADMIN = b"bench admin passphrase"
 RELAY = b"bench relay passphrase"
@@ -380,6 +386,38 @@ async def bench_tui(config: Config, key: Path) -> None:
         await until(lambda: isinstance(app.screen, CaseListScreen))
         await app.workers.wait_for_complete()
         show("back to the case list (page reloaded)", time.perf_counter() - started)
+        await live_list(app, config)
+
+
+async def live_list(app: ConsoleApp, config: Config, times: int = 10) -> None:
+    """A message stored for a case → its unread count on the list, no key pressed.
+
+    Each new message is a copy of the case's first (under a fresh id): the list counts it
+    and never decrypts it. The console looks every 0.5 s (``LIVE_SECONDS``), so the time
+    is spread over that period plus one load of the page.
+    """
+    from handlers.tui.caselist import CaseListScreen
+
+    screen = app.screen
+    assert isinstance(screen, CaseListScreen)
+
+    def unread() -> int:
+        return next((i.unread for i in screen.items if i.case_id == case_id(0)), 0)
+
+    samples = []
+    async with await store.open_store(config.store_url) as db:
+        [first] = await db.list_envelopes(case_id(0), limit=1)
+        for _ in range(times):
+            before = unread()
+            await asyncio.sleep(0.5 * random.random())  # at any point of the console's period
+            started = time.perf_counter()
+            await db.add_envelope(
+                os.urandom(16), case_id(0), store.Direction.IN, first.core, dict(first.wraps)
+            )
+            await until(lambda: unread() > before)  # noqa: B023 - awaited in this turn
+            samples.append(time.perf_counter() - started)
+    show(f"a new message → the list shows it (median of {times})", statistics.median(samples))
+    show(f"a new message → the list shows it (slowest of {times})", max(samples))
 
 
 async def main() -> None:

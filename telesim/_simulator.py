@@ -267,7 +267,7 @@ class TelegramSimulator:
     async def wait_for(
         self,
         predicate: Callable[[], T | None],
-        timeout: float = 5.0,  # noqa: ASYNC109 - the familiar name for a test helper
+        timeout: float = 30.0,  # noqa: ASYNC109 - the familiar name for a test helper
     ) -> T:
         """Wait until ``predicate()`` is truthy (re-checked on every change); return it."""
         return await wait_until(self.world, predicate, timeout)
@@ -276,7 +276,7 @@ class TelegramSimulator:
         self,
         method: str,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the familiar name for a test helper
+        timeout: float = 30.0,  # noqa: ASYNC109 - the familiar name for a test helper
         since: int | None = None,
     ) -> ApiCall:
         """The first call to ``method`` answered after ``since`` (a ``seq``; default: now)."""

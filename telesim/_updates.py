@@ -40,6 +40,11 @@ class UpdateQueue:
         self._poll_generation = 0
         self._closed = False
 
+    @property
+    def polls(self) -> int:
+        """How many ``getUpdates`` calls have started (a test waits on it for a poller)."""
+        return self._poll_generation
+
     # -- producers ------------------------------------------------------------
 
     def push(self, kind: str, payload: dict[str, Any]) -> int | None:

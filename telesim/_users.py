@@ -408,7 +408,7 @@ class SimUser:
         *,
         after: int | None = None,
         where: Callable[[ChatMessage], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the familiar name for a test helper
+        timeout: float = 30.0,  # noqa: ASYNC109 - the familiar name for a test helper
     ) -> ChatMessage:
         """The first bot message newer than ``after`` (default: the user's last message)."""
         floor = self._last_sent if after is None else after

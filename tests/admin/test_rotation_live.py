@@ -35,7 +35,7 @@ async def test_rotation_while_the_relay_ingests_a_stream(env, sim, monkeypatch):
     alice = env.handlers[0]
     layout = Layout(env.config.data_dir)
     # The relay keeps a dropped key set a little while for values it read just before.
-    keyfile = KeyRingFile(layout.relay_key, RELAY_PASS, retain_seconds=0.5)
+    keyfile = KeyRingFile(layout.relay_key, RELAY_PASS, retain_seconds=5.0)
     env.relay.use_keys(keyfile.load())
     stop = asyncio.Event()
     relay = asyncio.create_task(env.relay.run(stop, keyfile))
@@ -57,7 +57,7 @@ async def test_rotation_while_the_relay_ingests_a_stream(env, sim, monkeypatch):
     async def rotation():
         await asyncio.sleep(0.25)  # the stream is flowing
         return await rotate_relay_keys(
-            env.config, admin_passphrase=ADMIN_PASS, relay_passphrase=RELAY_PASS, wait_for_relay=10
+            env.config, admin_passphrase=ADMIN_PASS, relay_passphrase=RELAY_PASS, wait_for_relay=60
         )
 
     try:

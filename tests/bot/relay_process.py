@@ -220,7 +220,9 @@ class RelayProcess:
                     raise
         if self.proc.returncode is None:
             self.send(signal.SIGTERM)
-        return await self.wait_exit(timeout=20)
+        # The relay may use its grace twice (10 s for the turns in hand, 10 s for the
+        # drain of what they decided to say) before it closes the store.
+        return await self.wait_exit(timeout=45)
 
     def log_text(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())

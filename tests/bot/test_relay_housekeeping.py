@@ -100,7 +100,7 @@ async def test_a_clean_stop_records_a_reply_already_sent(env, source):
     running = asyncio.create_task(env.relay.run(stop))
     await env.reply(source.case.case_id, env.handlers[0], "sent just before a stop")
     await source.user.wait_for_bot_message(
-        where=lambda m: "sent just before a stop" in (m.text or ""), timeout=10
+        where=lambda m: "sent just before a stop" in (m.text or ""), timeout=30
     )
     stop.set()  # SIGTERM right after Telegram took the message
     await running

@@ -70,12 +70,10 @@ def test_round_trip_keeps_the_header(
 
 
 def test_twenty_megabyte_round_trip() -> None:
-    plaintext = os.urandom(20 * 1000 * 1000)
-    started = time.perf_counter()
+    plaintext = os.urandom(20 * 1000 * 1000)  # (its speed: bench/bench_crypto.py)
     envelope = seal_in(plaintext)
     assert len(envelope.core) > padded_size(len(plaintext)) > len(plaintext)
     assert open_in(envelope, recipient=BOB).plaintext == plaintext
-    assert time.perf_counter() - started < 10
 
 
 def test_empty_plaintext_round_trips() -> None:

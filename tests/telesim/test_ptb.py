@@ -244,7 +244,7 @@ async def test_webhook_delivery_to_a_local_receiver(sim: TelegramSimulator) -> N
         await app.start()
         assert await app.bot.set_webhook(url, secret_token="s3cret")
         await user.send_text("via webhook")
-        reply = await user.wait_for_bot_message(timeout=5)
+        reply = await user.wait_for_bot_message(timeout=30)
         info = await app.bot.get_webhook_info()
         assert info.url == url
         assert info.pending_update_count == 0

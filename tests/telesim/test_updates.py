@@ -57,11 +57,11 @@ async def test_long_poll_returns_when_an_update_arrives(
     sim: TelegramSimulator, http: aiohttp.ClientSession
 ) -> None:
     user = sim.add_user(first_name="Olena")
-    poll = asyncio.create_task(updates(http, sim, timeout=10))
-    await asyncio.sleep(0.05)
+    poll = asyncio.create_task(updates(http, sim, timeout=60))
+    await sim.wait_for(lambda: sim.world.updates.polls == 1)  # it waits in the server
     assert not poll.done()
     await user.send_text("wake up")
-    result = await asyncio.wait_for(poll, 2)
+    result = await asyncio.wait_for(poll, 30)  # long before its 60 s
     assert result[0]["message"]["text"] == "wake up"
 
 
@@ -77,10 +77,10 @@ async def test_long_poll_times_out_empty(
 async def test_second_poller_terminates_the_first(
     sim: TelegramSimulator, http: aiohttp.ClientSession
 ) -> None:
-    first = asyncio.create_task(call(http, sim, "getUpdates", {"timeout": 5}))
-    await asyncio.sleep(0.05)
+    first = asyncio.create_task(call(http, sim, "getUpdates", {"timeout": 60}))
+    await sim.wait_for(lambda: sim.world.updates.polls == 1)  # the first waits in the server
     second = asyncio.create_task(call(http, sim, "getUpdates", {"timeout": 0}))
-    status, body = await asyncio.wait_for(first, 2)
+    status, body = await asyncio.wait_for(first, 30)  # long before its 60 s
     assert status == 409
     assert body["description"] == (
         "Conflict: terminated by other getUpdates request; "
