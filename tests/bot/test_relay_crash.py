@@ -20,6 +20,7 @@ import pytest
 
 from telesim import TelegramSimulator
 
+from .relay_live import settle
 from .relay_process import READY_TIMEOUT, TOKEN, onboard, prepare
 
 MESSAGES = 60
@@ -60,9 +61,7 @@ async def test_sigkill_during_a_stream_loses_and_duplicates_nothing(tmp_path, si
                 # Some kills land while the relay starts, most while it works.
                 await asyncio.sleep(rng.uniform(0.3, 1.8))
                 if not kills:  # the first lands mid-stream, however slow the machine is
-                    deadline = time.monotonic() + READY_TIMEOUT
-                    while not await stored() and time.monotonic() < deadline:
-                        await asyncio.sleep(0.05)
+                    await settle(stored, timeout=READY_TIMEOUT, interval=0.05)
                 await relay.kill()
                 kills += 1
                 stored_at_kill.append(len(await stored()))
